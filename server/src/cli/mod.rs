@@ -1,0 +1,84 @@
+//! The command line: parses arguments, calls into the library, prints. Each
+//! subcommand lives in its own file and owns its output format.
+
+mod gaps_cmd;
+mod index_cmd;
+mod test_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// testgen finds the untested code of a Python project and writes the missing pytest tests.
+#[derive(Debug, Parser)]
+#[command(name = "testgen", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (repeat for more). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Index a Python project: functions, classes, routes, imports, framework, tests.
+    Index(index_cmd::Args),
+    /// Map coverage.py's Cobertura XML onto functions: what is not tested.
+    Gaps(gaps_cmd::Args),
+    /// Run the project's pytest with coverage and report results.
+    Test(test_cmd::Args),
+}
+
+/// An error that carries the exit code the CLI should end with.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input: a missing path, malformed data. Exit code 2.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Index(args) => index_cmd::run(args),
+        Command::Gaps(args) => gaps_cmd::run(args),
+        Command::Test(args) => test_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let code = err.downcast_ref::<Failure>().map_or(2, |f| f.code);
+            eprintln!("testgen: error: {err:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Logs go to stderr so that --json output on stdout stays parseable.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,5 @@
+//! The Python index: what functions, classes, imports, routes and Django
+//! components each file holds. Built in parallel for a whole project, then
+//! kept up to date one file at a time.
+
+pub mod model;

@@ -1,0 +1,9 @@
+//! testgen: finds the untested code of a Python project and writes the missing
+//! pytest tests. The library holds every responsibility in its own module; the
+//! binary (`main.rs` + `cli/`) and, later, the language server only translate
+//! between their protocol and these modules. See docs/architecture.md.
+
+pub mod coverage;
+pub mod index;
+pub mod runner;
+pub mod workspace;
