@@ -2,4 +2,6 @@
 //! components each file holds. Built in parallel for a whole project, then
 //! kept up to date one file at a time.
 
+pub mod framework;
 pub mod model;
+pub mod web;
