@@ -4,4 +4,7 @@
 
 pub mod framework;
 pub mod model;
+mod store;
 pub mod web;
+
+pub use store::{index_source, Index};
