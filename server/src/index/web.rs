@@ -126,8 +126,9 @@ fn route_from_decorator(text: &str, hint: ImportHint) -> Option<RouteInfo> {
     if !may_be_route(text) {
         return None;
     }
-    let parsed = ruff_python_parser::parse_expression(text.trim()).ok()?;
-    let src = text.trim();
+    // Tolerate a leading '@' although the model stores decorators without it.
+    let src = text.trim().trim_start_matches('@').trim_start();
+    let parsed = ruff_python_parser::parse_expression(src).ok()?;
     let Expr::Call(call) = parsed.expr() else {
         return None;
     };

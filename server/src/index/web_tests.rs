@@ -204,6 +204,11 @@ fn starlette_route_is_fastapi_family() {
 }
 
 #[test]
+fn leading_at_sign_is_tolerated() {
+    assert_eq!(one(r#"@app.post("/a")"#, &[]).methods, ["POST"]);
+}
+
+#[test]
 fn empty_path_on_router_and_path_keyword() {
     assert_eq!(one(r#"router.get("")"#, &[]).route, "");
     assert_eq!(one(r#"router.get(path="/p")"#, &[]).route, "/p");
@@ -560,4 +565,34 @@ fn module_without_urlpatterns_yields_nothing() {
 fn non_literal_route_kept_as_source() {
     let routes = urls("urlpatterns = [path(PREFIX + 'a/', views.a), path('b/')]\n");
     assert_eq!(summary(&routes), [s("PREFIX + 'a/'", "views.a", 1)]);
+}
+
+#[test]
+fn odd_decorator_text_never_panics() {
+    let odd = [
+        "ünïcode.get('/é/ü')",
+        "app.get('/a',",
+        "app.get('/a')).x(",
+        "app.route('/a', methods=[1, None, 'get'])",
+        "app.get('/a', tags='single')",
+        "(lambda: 1).get('/a')",
+        "a.b.c.d.route('/x', methods={'POST'})",
+        "app.get('/a' '/b')",
+        "\n\n app.get('/a') \n",
+        "app.get(*args)",
+        "app.get(**kw)",
+    ];
+    for d in odd {
+        let _ = routes_for_function(&function("f", &[d], 1));
+    }
+    assert_eq!(
+        one("ünïcode.get('/é/ü')", &[]).owner.as_deref(),
+        Some("ünïcode")
+    );
+    assert_eq!(
+        one("app.route('/a', methods=[1, None, 'get'])", &[]).methods,
+        ["GET"]
+    );
+    assert_eq!(one("app.get('/a', tags='single')", &[]).tags, ["single"]);
+    assert_eq!(one("app.get('/a' '/b')", &[]).route, "/a/b");
 }
