@@ -9,5 +9,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    Err(super::Failure::usage(format!("`testgen gaps` is not available yet ({})", args.path.display())).into())
+    Err(super::Failure::usage(format!(
+        "`testgen gaps` is not available yet ({})",
+        args.path.display()
+    ))
+    .into())
 }

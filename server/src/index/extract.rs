@@ -247,7 +247,11 @@ impl Extractor<'_> {
                 .map(|pd| Param {
                     name: pd.parameter.name.id.to_string(),
                     kind,
-                    annotation: pd.parameter.annotation.as_ref().map(|a| self.text(a.range())),
+                    annotation: pd
+                        .parameter
+                        .annotation
+                        .as_ref()
+                        .map(|a| self.text(a.range())),
                     default: pd.default.as_ref().map(|d| self.text(d.range())),
                 })
                 .collect::<Vec<_>>()
@@ -260,7 +264,11 @@ impl Extractor<'_> {
         };
         let mut out = with_default(&p.posonlyargs, ParamKind::PositionalOnly);
         out.extend(with_default(&p.args, ParamKind::Regular));
-        out.extend(p.vararg.as_deref().map(|v| star(v, ParamKind::VarPositional)));
+        out.extend(
+            p.vararg
+                .as_deref()
+                .map(|v| star(v, ParamKind::VarPositional)),
+        );
         out.extend(with_default(&p.kwonlyargs, ParamKind::KeywordOnly));
         out.extend(p.kwarg.as_deref().map(|k| star(k, ParamKind::VarKeyword)));
         out
@@ -282,7 +290,10 @@ impl Extractor<'_> {
     fn import_from(&mut self, i: &ast::StmtImportFrom) {
         self.out.imports.push(ImportInfo {
             path: self.path.clone(),
-            module: i.module.as_ref().map_or_else(String::new, |m| m.id.to_string()),
+            module: i
+                .module
+                .as_ref()
+                .map_or_else(String::new, |m| m.id.to_string()),
             names: i.names.iter().map(|a| a.name.id.to_string()).collect(),
             level: i.level,
             line: self.line(i.range.start()),
@@ -293,9 +304,11 @@ impl Extractor<'_> {
     fn web(&mut self, module: &ModModule) {
         let mut routes = Vec::new();
         for f in &self.out.functions {
-            routes.extend(web::routes_for_function(f));
+            routes.extend(web::routes_for_function_in(f, &self.out.imports));
         }
-        if self.path.file_name() == "urls.py" {
+        // Only modules that mention urlpatterns can hold Django URL patterns;
+        // the check spares building a second line table for every other file.
+        if self.source.contains("urlpatterns") {
             routes.extend(web::django_urls(
                 module,
                 self.source,

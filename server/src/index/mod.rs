@@ -2,7 +2,9 @@
 //! components each file holds. Built in parallel for a whole project, then
 //! kept up to date one file at a time.
 
+mod extract;
 pub mod framework;
+mod lines;
 pub mod model;
 mod store;
 pub mod web;

@@ -16,7 +16,11 @@ impl RelPath {
     /// Builds a RelPath from a root-relative path, normalising separators.
     pub fn new(s: impl AsRef<str>) -> Self {
         let s = s.as_ref().replace('\\', "/");
-        RelPath(s.trim_start_matches("./").trim_start_matches('/').to_string())
+        RelPath(
+            s.trim_start_matches("./")
+                .trim_start_matches('/')
+                .to_string(),
+        )
     }
     pub fn as_str(&self) -> &str {
         &self.0

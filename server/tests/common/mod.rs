@@ -1,0 +1,72 @@
+//! Shared support for the end-to-end tests: the test interpreter, the binary,
+//! fixture copies. Each test binary uses a subset, hence the allow.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The Python interpreter of the tests: $TESTGEN_TEST_PYTHON, else the
+/// repository's .venv-test made by tests/setup.sh. Fails (never skips) without it.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TESTGEN_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join(".venv-test/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash tests/setup.sh` first (or set TESTGEN_TEST_PYTHON)",
+        p.display()
+    );
+    p
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+/// Runs the real testgen binary.
+pub fn testgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args(args)
+        .output()
+        .expect("running testgen")
+}
+
+/// Copies a directory tree (skipping caches and venvs) into a fresh temp dir,
+/// so tests never write into the source tree.
+pub fn copy_to_temp(src: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(src, dir.path());
+    dir
+}
+
+pub fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let n = name.to_string_lossy();
+        if matches!(
+            n.as_ref(),
+            "__pycache__" | ".testgen" | ".pytest_cache" | ".venv" | "node_modules"
+        ) || n == ".coverage"
+            || n == "coverage.xml"
+        {
+            continue;
+        }
+        let from = entry.path();
+        let to = dst.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+}
