@@ -163,6 +163,18 @@ impl Extractor<'_> {
         self.line(TextSize::from((start + pos) as u32))
     }
 
+    /// A statement's line as Python's ast reports `lineno`: for a decorated
+    /// def or class that is the keyword's line, not the first decorator's.
+    /// coverage.py starts a function's region there, so a decorator of the
+    /// first body statement belongs to no function.
+    fn stmt_line(&self, stmt: &Stmt) -> u32 {
+        match stmt {
+            Stmt::FunctionDef(f) => self.keyword_line(f.range.start(), f.name.range.start(), "def"),
+            Stmt::ClassDef(c) => self.keyword_line(c.range.start(), c.name.range.start(), "class"),
+            other => self.line(other.start()),
+        }
+    }
+
     fn function(&mut self, f: &ast::StmtFunctionDef) {
         let name = f.name.id.to_string();
         let qualname = self.qualname(&name);
@@ -192,7 +204,7 @@ impl Extractor<'_> {
             body_line: f
                 .body
                 .first()
-                .map_or_else(|| self.line(f.range.end()), |s| self.line(s.start())),
+                .map_or_else(|| self.line(f.range.end()), |s| self.stmt_line(s)),
             is_async: f.is_async,
             kind,
             decorators,

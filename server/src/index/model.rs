@@ -110,7 +110,9 @@ pub struct FunctionInfo {
     pub end_line: u32,
     /// Line of the first decorator, when decorated.
     pub decorator_line: Option<u32>,
-    /// Line of the first statement of the body (after the signature).
+    /// Line of the first statement of the body, as Python's ast reports its
+    /// `lineno` (for a decorated def/class: the keyword line). The function's
+    /// own lines are `body_line..=end_line`, as in coverage.py's regions.
     pub body_line: u32,
     pub is_async: bool,
     pub kind: FunctionKind,

@@ -7,6 +7,7 @@
 //!   virtualenvs, caches and build output ([`skip`]).
 //! - [`TestsInfo`]: the reference's manual_test_result.json.
 
+pub mod artifacts;
 mod python_root;
 mod skip;
 #[cfg(test)]

@@ -1,0 +1,52 @@
+//! Where testgen writes into a project: `PATH/.testgen/`, which carries its
+//! own `.gitignore` (`*`) so nothing of it is ever committed by accident.
+//! Every write is atomic (temp file + rename): a crash never leaves half a file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const DIR: &str = ".testgen";
+
+/// Creates `root/.testgen/` with its `.gitignore` when missing; returns its path.
+pub fn ensure_dir(root: &Path) -> std::io::Result<PathBuf> {
+    let dir = root.join(DIR);
+    std::fs::create_dir_all(&dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        write_atomic(&ignore, b"*\n")?;
+    }
+    Ok(dir)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_has_gitignore_and_writes_replace_whole_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = ensure_dir(root.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+            "*\n"
+        );
+        let f = dir.join("x.json");
+        write_atomic(&f, b"first, longer content").unwrap();
+        write_atomic(&f, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "second");
+        // No temporary files are left behind.
+        let n = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(n, 2);
+    }
+}

@@ -1,0 +1,173 @@
+//! `testgen gaps` per-function figures equal coverage.py's own function
+//! regions (`coverage json`, key `functions`) on every fixture project: real
+//! pytest, real coverage.py, the real binary.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// (path, def line) -> (statements, missing)
+type Figures = BTreeMap<(String, u64), (u64, u64)>;
+
+fn run_coverage(project: &Path, python_root: &Path) {
+    let py = common::python();
+    let out = Command::new(&py)
+        .current_dir(python_root)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--cov=.",
+            "--cov-branch",
+        ])
+        .arg(format!(
+            "--cov-report=xml:{}",
+            project.join("coverage.xml").display()
+        ))
+        .output()
+        .unwrap();
+    // Partial suites pass; exit 0 only.
+    assert!(
+        out.status.success(),
+        "pytest failed in {}:\n{}",
+        python_root.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = Command::new(&py)
+        .current_dir(python_root)
+        .args(["-m", "coverage", "json", "-q", "-o"])
+        .arg(project.join("cov.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn coverage_py_figures(project: &Path, python_root: &Path) -> Figures {
+    let prefix = testgen::index::model::RelPath::from_abs(project, python_root)
+        .unwrap()
+        .to_string();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(project.join("cov.json")).unwrap()).unwrap();
+    let mut out = Figures::new();
+    for (file, data) in json["files"].as_object().unwrap() {
+        let path = if prefix.is_empty() {
+            file.clone()
+        } else {
+            format!("{prefix}/{file}")
+        };
+        for (name, region) in data["functions"].as_object().unwrap() {
+            if name.is_empty() {
+                continue; // the lines outside every function
+            }
+            let s = &region["summary"];
+            out.insert(
+                (path.clone(), region["start_line"].as_u64().unwrap()),
+                (
+                    s["num_statements"].as_u64().unwrap(),
+                    s["missing_lines"].as_u64().unwrap(),
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn testgen_figures(project: &Path, measured: &BTreeMap<String, ()>) -> Figures {
+    let out = common::testgen(&["gaps", project.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| measured.contains_key(f["path"].as_str().unwrap()))
+        .map(|f| {
+            (
+                (
+                    f["path"].as_str().unwrap().to_string(),
+                    f["line"].as_u64().unwrap(),
+                ),
+                (
+                    f["statements"].as_u64().unwrap(),
+                    f["missing_lines"].as_array().unwrap().len() as u64,
+                ),
+            )
+        })
+        .collect()
+}
+
+fn check_fixture(name: &str) -> usize {
+    let copy = common::copy_to_temp(&common::fixture(name));
+    let project = copy.path().canonicalize().unwrap();
+    let index = common::testgen(&["index", project.to_str().unwrap(), "--json"]);
+    let index: Value = serde_json::from_slice(&index.stdout).unwrap();
+    let python_root = Path::new(index["python_root"].as_str().unwrap()).to_path_buf();
+    run_coverage(&project, &python_root);
+
+    let theirs = coverage_py_figures(&project, &python_root);
+    let measured: BTreeMap<String, ()> = theirs.keys().map(|(p, _)| (p.clone(), ())).collect();
+    let ours = testgen_figures(&project, &measured);
+    let mismatches: Vec<String> = theirs
+        .iter()
+        .filter(|(k, v)| ours.get(*k) != Some(v))
+        .map(|(k, v)| {
+            format!(
+                "{}:{} coverage.py {:?} testgen {:?}",
+                k.0,
+                k.1,
+                v,
+                ours.get(k)
+            )
+        })
+        .chain(
+            ours.keys()
+                .filter(|k| !theirs.contains_key(*k))
+                .map(|k| format!("{}:{} only in testgen", k.0, k.1)),
+        )
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "fixture {name}: {} of {} functions differ:\n{}",
+        mismatches.len(),
+        theirs.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        !theirs.is_empty(),
+        "fixture {name}: coverage.py reported no functions"
+    );
+    theirs.len()
+}
+
+#[test]
+fn per_function_figures_equal_coverage_py_on_every_fixture() {
+    let dir = common::repo_root().join("tests/fixtures");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            let n = check_fixture(&name);
+            checked.push(format!("{name}: {n} functions"));
+        }
+    }
+    assert!(
+        checked.iter().any(|c| c.starts_with("regions")),
+        "{checked:?}"
+    );
+    eprintln!("checked {checked:?}");
+}
