@@ -18,7 +18,7 @@ pub fn index_source(path: &RelPath, bytes: &[u8]) -> FileIndex {
     match std::str::from_utf8(bytes) {
         Ok(text) => index_text(path, text),
         Err(err) => {
-            tracing::warn!(%path, "not valid UTF-8 ({err}); decoded lossily");
+            tracing::info!(%path, "not valid UTF-8 ({err}); decoded lossily");
             let text = String::from_utf8_lossy(bytes);
             let mut index = index_text(path, &text);
             index.lossy = true;
