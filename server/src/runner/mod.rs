@@ -1,1 +1,400 @@
-//! Running the project's own pytest with coverage, in its own interpreter.
+//! Runs the project's own pytest with coverage, in the project's own Python,
+//! and turns what pytest and coverage.py write into a [`TestRun`] that the
+//! CLI (`testgen test`), the language server and the generators share.
+//!
+//! One run: find and check the interpreter → plan the selection → pytest
+//! with pytest-cov (own process group, timeout, cancellable) → JUnit XML →
+//! `coverage json --show-contexts` → results, totals and per-test contexts,
+//! all written under `PATH/.testgen/`.
+
+pub mod contexts;
+pub mod junit;
+mod outcome;
+pub mod process;
+pub mod project_config;
+pub mod python;
+mod resolve;
+pub mod selection;
+pub mod setup;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::index::model::RelPath;
+use crate::workspace::{artifacts, Project};
+
+pub use contexts::{CoverageTotals, TestContexts};
+pub use junit::{TestOutcome, TestResult};
+pub use outcome::{Counts, RunOutcome};
+pub use selection::{Change, Selection};
+
+/// Default limit of one pytest run, as the issue and the reference use.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("no usable Python interpreter: {detail}")]
+    NoInterpreter { detail: String },
+    #[error(
+        "{} not installed in {python}; install with: {python} -m pip install pytest pytest-cov",
+        missing.join(" and "),
+        python = python.display()
+    )]
+    MissingPackages {
+        python: PathBuf,
+        missing: Vec<String>,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("setting up {}: {detail}", venv.display())]
+    Setup { venv: PathBuf, detail: String },
+}
+
+impl RunnerError {
+    fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {
+        let context = context.into();
+        move |source| RunnerError::Io { context, source }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// `--python` / the editor's setting; None discovers one.
+    pub python: Option<PathBuf>,
+    pub selection: Selection,
+    pub timeout: Duration,
+    /// Passed to pytest after testgen's own options.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for RunRequest {
+    fn default() -> Self {
+        RunRequest {
+            python: None,
+            selection: Selection::All,
+            timeout: DEFAULT_TIMEOUT,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// Whether a run's coverage describes the whole suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Full,
+    Partial,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifacts {
+    pub dir: PathBuf,
+    pub junit_xml: PathBuf,
+    pub coverage_xml: PathBuf,
+    pub coverage_json: PathBuf,
+    pub contexts: PathBuf,
+    pub results: PathBuf,
+}
+
+impl Artifacts {
+    fn new(dir: PathBuf, scope: Scope) -> Artifacts {
+        // A partial run must not replace the whole suite's coverage.
+        let cov = match scope {
+            Scope::Full => "coverage",
+            Scope::Partial => "coverage.partial",
+        };
+        Artifacts {
+            junit_xml: dir.join("test-results.xml"),
+            coverage_xml: dir.join(format!("{cov}.xml")),
+            coverage_json: dir.join(format!("{cov}.json")),
+            contexts: dir.join("contexts.json"),
+            results: dir.join("test-results.json"),
+            dir,
+        }
+    }
+
+    fn data_file(&self, scope: Scope) -> PathBuf {
+        self.dir.join(match scope {
+            Scope::Full => ".coverage",
+            Scope::Partial => ".coverage.partial",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRun {
+    pub python: PathBuf,
+    pub toolchain: python::Toolchain,
+    /// pytest's exit code; None when it was killed or never started.
+    pub exit_code: Option<i32>,
+    pub outcome: RunOutcome,
+    pub duration_s: f64,
+    pub scope: Scope,
+    /// Why the selection ran more or less than asked (e.g. no contexts yet).
+    pub note: Option<String>,
+    pub counts: Counts,
+    pub tests: Vec<TestResult>,
+    pub coverage: Option<CoverageTotals>,
+    pub artifacts: Artifacts,
+    /// The end of pytest's output, kept when the run did not end normally.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output_tail: Vec<String>,
+}
+
+/// Runs the tests of `project` as `req` asks. Errors are only what prevents
+/// a run (no interpreter, missing packages, unwritable .testgen/); failing
+/// tests, timeouts and crashes are outcomes of a [`TestRun`].
+pub async fn run_tests(
+    project: &Project,
+    req: &RunRequest,
+    cancel: &CancellationToken,
+) -> Result<TestRun, RunnerError> {
+    use tracing::Instrument;
+    let span = tracing::info_span!("run_tests", root = %project.root.display());
+    run_tests_in_span(project, req, cancel)
+        .instrument(span)
+        .await
+}
+
+async fn run_tests_in_span(
+    project: &Project,
+    req: &RunRequest,
+    cancel: &CancellationToken,
+) -> Result<TestRun, RunnerError> {
+    let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
+    let toolchain = python::check(&interp.path).await?;
+    let dir = artifacts::ensure_dir(&project.root)
+        .map_err(RunnerError::io(format!("creating {}", artifacts::DIR)))?;
+
+    let prefix = RelPath::from_abs(&project.root, &project.python_root)
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let known = TestContexts::load(&dir.join("contexts.json"));
+    let (scope, selection_args, note) =
+        match selection::plan(&req.selection, known.as_ref(), &prefix) {
+            selection::Plan::Full { note } => (Scope::Full, Vec::new(), note),
+            selection::Plan::Partial { args } => (Scope::Partial, args, None),
+            selection::Plan::Nothing { note } => {
+                tracing::info!("{note}");
+                return Ok(nothing_to_run(interp.path, toolchain, dir, note));
+            }
+        };
+    if let Some(n) = &note {
+        tracing::info!("{n}");
+    }
+    let art = Artifacts::new(dir, scope);
+    // Stale outputs of an earlier run must not pass for this run's.
+    for f in [&art.junit_xml, &art.coverage_json] {
+        let _ = std::fs::remove_file(f);
+    }
+
+    let spec = pytest_spec(project, &interp.path, req, &art, scope, &selection_args);
+    tracing::info!(args = ?spec.args, "running pytest");
+    let finished = process::run(&spec, cancel)
+        .await
+        .map_err(RunnerError::io(format!(
+            "starting {}",
+            interp.path.display()
+        )))?;
+
+    let mut tests = read_junit(&art.junit_xml);
+    resolve::locate(&mut tests, &project.root, &project.python_root);
+    let outcome = RunOutcome::of(finished.exit, &tests);
+    let coverage = if outcome.has_results() {
+        collect_coverage(project, &interp.path, &art, scope, &tests, cancel).await
+    } else {
+        None
+    };
+    save_results(&art, scope, &tests);
+    let counts = Counts::of(&tests);
+    tracing::info!(?outcome, ?counts, "pytest finished");
+    Ok(TestRun {
+        python: interp.path,
+        toolchain,
+        exit_code: match finished.exit {
+            process::Exit::Code(c) => Some(c),
+            _ => None,
+        },
+        outcome,
+        duration_s: finished.duration.as_secs_f64(),
+        scope,
+        note,
+        counts,
+        tests,
+        coverage,
+        output_tail: if outcome.is_abnormal() {
+            finished.tail
+        } else {
+            Vec::new()
+        },
+        artifacts: art,
+    })
+}
+
+fn nothing_to_run(
+    python: PathBuf,
+    toolchain: python::Toolchain,
+    dir: PathBuf,
+    note: String,
+) -> TestRun {
+    TestRun {
+        python,
+        toolchain,
+        exit_code: None,
+        outcome: RunOutcome::NoTestsSelected,
+        duration_s: 0.0,
+        scope: Scope::Partial,
+        note: Some(note),
+        counts: Counts::default(),
+        tests: Vec::new(),
+        coverage: None,
+        artifacts: Artifacts::new(dir, Scope::Partial),
+        output_tail: Vec::new(),
+    }
+}
+
+/// pytest's command line: the project's own configuration stays in force;
+/// testgen adds what it needs and leaves out what the project already set.
+fn pytest_spec(
+    project: &Project,
+    python: &Path,
+    req: &RunRequest,
+    art: &Artifacts,
+    scope: Scope,
+    selection_args: &[String],
+) -> process::Spec {
+    let cfg = project_config::ProjectConfig::read(&project.python_root);
+    let mut args: Vec<OsString> = vec!["-m".into(), "pytest".into()];
+    if !cfg.has_option("--cov") {
+        if cfg.coverage_source {
+            args.push("--cov".into());
+        } else {
+            args.push(format!("--cov={}", project.python_root.display()).into());
+        }
+    }
+    if !cfg.has_option("--cov-branch") && !cfg.coverage_branch {
+        args.push("--cov-branch".into());
+    }
+    args.push("--cov-context=test".into());
+    args.push(format!("--cov-report=xml:{}", art.coverage_xml.display()).into());
+    args.push(format!("--junitxml={}", art.junit_xml.display()).into());
+    // xunit1 carries each test's file, which node ids are rebuilt from.
+    args.extend(["-o".into(), "junit_family=xunit1".into()]);
+    args.extend(["-p".into(), "no:cacheprovider".into()]);
+    if !cfg.has_option("--import-mode") {
+        args.push("--import-mode=importlib".into());
+    }
+    args.extend(req.extra_args.iter().map(OsString::from));
+    args.extend(selection_args.iter().map(OsString::from));
+
+    let mut spec = process::Spec::new(python, &project.python_root, req.timeout)
+        .args(args)
+        // Under .testgen/, so the project's tree stays clean; a partial run
+        // has its own data file so the full suite's stays whole.
+        .env("COVERAGE_FILE", art.data_file(scope))
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    // importlib mode does not touch sys.path: the Python root goes first so
+    // the project's packages import as the reference pipeline's PYTHONPATH did.
+    let mut path = OsString::from(project.python_root.as_os_str());
+    if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        path.push(":");
+        path.push(old);
+    }
+    spec = spec.env("PYTHONPATH", path);
+    spec
+}
+
+fn read_junit(path: &Path) -> Vec<TestResult> {
+    match std::fs::read(path) {
+        Ok(bytes) => junit::parse(&bytes).unwrap_or_else(|e| {
+            tracing::warn!("{}: {e}", path.display());
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// coverage.py's totals and per-test contexts of the data the run wrote;
+/// updates `.testgen/contexts.json`. None when coverage.py could not report.
+async fn collect_coverage(
+    project: &Project,
+    python: &Path,
+    art: &Artifacts,
+    scope: Scope,
+    tests: &[TestResult],
+    cancel: &CancellationToken,
+) -> Option<CoverageTotals> {
+    let spec = process::Spec::new(python, &project.python_root, Duration::from_secs(300))
+        .args([
+            "-m",
+            "coverage",
+            "json",
+            "--show-contexts",
+            "-q",
+            "-i",
+            "-o",
+        ])
+        .arg(&art.coverage_json)
+        .env("COVERAGE_FILE", art.data_file(scope));
+    let finished = process::run(&spec, cancel).await.ok()?;
+    if finished.exit != process::Exit::Code(0) {
+        tracing::warn!(
+            "coverage json failed: {}",
+            finished.tail.last().map_or("", String::as_str)
+        );
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&art.coverage_json).ok()?)
+        .map_err(|e| tracing::warn!("{}: {e}", art.coverage_json.display()))
+        .ok()?;
+    let (fresh, totals) =
+        TestContexts::from_coverage_json(&json, &project.root, &project.python_root);
+    let merged = match (scope, TestContexts::load(&art.contexts)) {
+        (Scope::Partial, Some(mut old)) => {
+            let rerun: BTreeSet<String> = tests.iter().map(|t| t.nodeid.clone()).collect();
+            old.merge(fresh, &rerun);
+            old
+        }
+        _ => fresh,
+    };
+    if let Err(e) = merged.save(&art.contexts) {
+        tracing::warn!("{}: {e}", art.contexts.display());
+    }
+    totals
+}
+
+/// `.testgen/test-results.json`: every known test's latest result. A partial
+/// run updates the tests it ran and keeps the others.
+fn save_results(art: &Artifacts, scope: Scope, tests: &[TestResult]) {
+    let mut all: Vec<TestResult> = match scope {
+        Scope::Full => Vec::new(),
+        Scope::Partial => load_results(&art.results),
+    };
+    let ran: BTreeSet<&str> = tests.iter().map(|t| t.nodeid.as_str()).collect();
+    all.retain(|t| !ran.contains(t.nodeid.as_str()));
+    all.extend(tests.iter().cloned());
+    match serde_json::to_vec_pretty(&all) {
+        Ok(bytes) => {
+            if let Err(e) = artifacts::write_atomic(&art.results, &bytes) {
+                tracing::warn!("{}: {e}", art.results.display());
+            }
+        }
+        Err(e) => tracing::warn!("{e}"),
+    }
+}
+
+/// The latest known result of every test (`.testgen/test-results.json`).
+pub fn load_results(path: &Path) -> Vec<TestResult> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}

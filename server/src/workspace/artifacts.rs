@@ -22,7 +22,11 @@ pub fn ensure_dir(root: &Path) -> std::io::Result<PathBuf> {
 /// and a rename, so readers see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // tempfile's default 0600 suits secrets, not reports other tools read.
+    let perms = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    let mut tmp = tempfile::Builder::new()
+        .permissions(perms)
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -1,0 +1,117 @@
+//! What a pytest run came to, from its exit code and its results. pytest's
+//! exit codes: 0 all passed, 1 tests failed, 2 interrupted (also collection
+//! errors), 3 internal error, 4 usage error, 5 no tests collected.
+
+use serde::Serialize;
+
+use super::junit::{TestOutcome, TestResult};
+use super::process::Exit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every test passed (or was skipped / xfailed).
+    Passed,
+    /// Some tests failed or errored: the project's problem, not testgen's.
+    TestsFailed,
+    /// pytest stopped early, e.g. a test module that does not import.
+    Interrupted,
+    /// pytest itself crashed (exit code 3).
+    InternalError,
+    /// pytest rejected its command line or configuration (exit code 4).
+    UsageError,
+    NoTestsCollected,
+    /// `--affected` found no test that executes the changed lines.
+    NoTestsSelected,
+    /// Killed at the timeout, with its whole process group.
+    TimedOut,
+    Cancelled,
+    /// Ended by a signal or an exit code pytest never uses.
+    Crashed,
+}
+
+impl RunOutcome {
+    pub fn of(exit: Exit, tests: &[TestResult]) -> RunOutcome {
+        match exit {
+            Exit::Code(0) => RunOutcome::Passed,
+            Exit::Code(1) => RunOutcome::TestsFailed,
+            Exit::Code(2) => RunOutcome::Interrupted,
+            Exit::Code(3) => RunOutcome::InternalError,
+            Exit::Code(4) => RunOutcome::UsageError,
+            Exit::Code(5) => RunOutcome::NoTestsCollected,
+            Exit::TimedOut => RunOutcome::TimedOut,
+            Exit::Cancelled => RunOutcome::Cancelled,
+            Exit::Code(_) | Exit::Signal(_) => {
+                let _ = tests;
+                RunOutcome::Crashed
+            }
+        }
+    }
+
+    /// pytest ran to an end that produced results worth reading.
+    pub fn has_results(self) -> bool {
+        matches!(
+            self,
+            RunOutcome::Passed | RunOutcome::TestsFailed | RunOutcome::Interrupted
+        )
+    }
+
+    /// testgen could not get a trustworthy result from pytest: the user
+    /// needs pytest's own output to see why.
+    pub fn is_abnormal(self) -> bool {
+        matches!(
+            self,
+            RunOutcome::Interrupted
+                | RunOutcome::InternalError
+                | RunOutcome::UsageError
+                | RunOutcome::TimedOut
+                | RunOutcome::Crashed
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Passed => "passed",
+            RunOutcome::TestsFailed => "tests_failed",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::InternalError => "internal_error",
+            RunOutcome::UsageError => "usage_error",
+            RunOutcome::NoTestsCollected => "no_tests_collected",
+            RunOutcome::NoTestsSelected => "no_tests_selected",
+            RunOutcome::TimedOut => "timed_out",
+            RunOutcome::Cancelled => "cancelled",
+            RunOutcome::Crashed => "crashed",
+        }
+    }
+}
+
+/// Results by outcome, as pytest's summary line counts them (an xpassed
+/// test appears in JUnit XML as passed, and is counted so).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub passed: u32,
+    pub failed: u32,
+    pub error: u32,
+    pub skipped: u32,
+    pub xfailed: u32,
+}
+
+impl Counts {
+    pub fn of(tests: &[TestResult]) -> Counts {
+        let mut c = Counts::default();
+        for t in tests {
+            match t.outcome {
+                TestOutcome::Passed => c.passed += 1,
+                TestOutcome::Failed => c.failed += 1,
+                TestOutcome::Error => c.error += 1,
+                TestOutcome::Skipped => c.skipped += 1,
+                TestOutcome::Xfail => c.xfailed += 1,
+            }
+        }
+        c
+    }
+
+    pub fn total(&self) -> u32 {
+        self.passed + self.failed + self.error + self.skipped + self.xfailed
+    }
+}

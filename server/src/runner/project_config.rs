@@ -1,0 +1,235 @@
+//! What the project's own pytest and coverage.py configuration already says,
+//! so that testgen adds its options without overriding the project's:
+//! pytest's `addopts` (pytest.ini, pyproject.toml, tox.ini, setup.cfg, in
+//! pytest's own order) and coverage.py's `[run] source` / `branch`
+//! (.coveragerc, setup.cfg, tox.ini, pyproject.toml).
+
+use std::path::Path;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectConfig {
+    /// pytest's addopts, split into arguments.
+    pub addopts: Vec<String>,
+    /// coverage.py's `[run] source` is set: a bare `--cov` then measures it.
+    pub coverage_source: bool,
+    /// coverage.py's `[run] branch` is set (either way): leave it alone.
+    pub coverage_branch: bool,
+}
+
+impl ProjectConfig {
+    /// Reads the configuration files in `dir` (where pytest runs). Unreadable
+    /// or malformed files count as absent: pytest will report them itself.
+    pub fn read(dir: &Path) -> ProjectConfig {
+        let mut c = ProjectConfig {
+            addopts: pytest_addopts(dir).unwrap_or_default(),
+            ..Default::default()
+        };
+        coverage_run(dir, &mut c);
+        c
+    }
+
+    /// Whether addopts already gives option `name` (`--x` or `--x=...`).
+    pub fn has_option(&self, name: &str) -> bool {
+        self.addopts
+            .iter()
+            .any(|a| a == name || a.starts_with(&format!("{name}=")))
+    }
+}
+
+fn pytest_addopts(dir: &Path) -> Option<Vec<String>> {
+    // pytest.ini wins even without a [pytest] section; the others only count
+    // when they hold pytest's section.
+    if let Some(ini) = read(dir, "pytest.ini") {
+        return Some(split(&ini_value(
+            &ini,
+            &["pytest", "tool:pytest"],
+            "addopts",
+        )?));
+    }
+    if let Some(text) = read(dir, "pyproject.toml") {
+        if let Ok(doc) = text.parse::<toml::Table>() {
+            if let Some(opts) = doc
+                .get("tool")
+                .and_then(|t| t.get("pytest"))
+                .and_then(|t| t.get("ini_options"))
+            {
+                return Some(match opts.get("addopts") {
+                    Some(toml::Value::String(s)) => split(s),
+                    Some(toml::Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .flat_map(split)
+                        .collect(),
+                    _ => Vec::new(),
+                });
+            }
+        }
+    }
+    for (file, section) in [("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")] {
+        if let Some(ini) = read(dir, file) {
+            if has_section(&ini, section) {
+                return Some(split(
+                    &ini_value(&ini, &[section], "addopts").unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn coverage_run(dir: &Path, c: &mut ProjectConfig) {
+    let ini_files = [
+        (".coveragerc", "run"),
+        ("setup.cfg", "coverage:run"),
+        ("tox.ini", "coverage:run"),
+    ];
+    for (file, section) in ini_files {
+        if let Some(ini) = read(dir, file) {
+            if has_section(&ini, section) {
+                c.coverage_source = ini_value(&ini, &[section], "source").is_some();
+                c.coverage_branch = ini_value(&ini, &[section], "branch").is_some();
+                return;
+            }
+        }
+    }
+    if let Some(text) = read(dir, "pyproject.toml") {
+        if let Ok(doc) = text.parse::<toml::Table>() {
+            if let Some(run) = doc
+                .get("tool")
+                .and_then(|t| t.get("coverage"))
+                .and_then(|t| t.get("run"))
+            {
+                c.coverage_source = run.get("source").is_some();
+                c.coverage_branch = run.get("branch").is_some();
+            }
+        }
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(name)).ok()
+}
+
+fn has_section(ini: &str, section: &str) -> bool {
+    ini.lines()
+        .any(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) == Some(section))
+}
+
+/// The value of `key` in the first of `sections`, with INI continuation lines
+/// (indented lines following the key) joined by spaces.
+fn ini_value(ini: &str, sections: &[&str], key: &str) -> Option<String> {
+    let mut in_section = false;
+    let mut value: Option<String> = None;
+    for line in ini.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if value.is_some() {
+                break;
+            }
+            in_section = sections.contains(&name);
+            continue;
+        }
+        if !in_section || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let continuation = line.starts_with([' ', '\t']);
+        match (&mut value, continuation) {
+            (Some(v), true) if !trimmed.is_empty() => {
+                v.push(' ');
+                v.push_str(trimmed);
+            }
+            (Some(_), false) if !trimmed.is_empty() => break,
+            (None, false) => {
+                if let Some((k, v)) = trimmed.split_once(['=', ':']) {
+                    if k.trim() == key {
+                        value = Some(v.trim().to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    value
+}
+
+/// Splits like a shell (quotes group, no expansion), as pytest does with shlex.
+fn split(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for ch in s.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(ch);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::test_support::TempTree;
+
+    #[test]
+    fn pytest_ini_addopts_with_continuation() {
+        let t = TempTree::new(&[(
+            "pytest.ini",
+            "[pytest]\naddopts = -q\n    --import-mode=prepend\n  '--cov=my pkg'\ntestpaths = tests\n",
+        )]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.addopts, ["-q", "--import-mode=prepend", "--cov=my pkg"]);
+        assert!(c.has_option("--import-mode"));
+        assert!(c.has_option("--cov"));
+        assert!(!c.has_option("--cov-branch"));
+    }
+
+    #[test]
+    fn pyproject_string_or_list_and_coverage_run() {
+        let t = TempTree::new(&[(
+            "pyproject.toml",
+            "[tool.pytest.ini_options]\naddopts = [\"-ra\", \"--cov-branch\"]\n\
+             [tool.coverage.run]\nsource = [\"pkg\"]\n",
+        )]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.addopts, ["-ra", "--cov-branch"]);
+        assert!(c.coverage_source);
+        assert!(!c.coverage_branch);
+    }
+
+    #[test]
+    fn setup_cfg_and_coveragerc() {
+        let t = TempTree::new(&[
+            (
+                "setup.cfg",
+                "[metadata]\nname=x\n[tool:pytest]\naddopts=-x\n",
+            ),
+            (".coveragerc", "[run]\nbranch = True\n"),
+        ]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.addopts, ["-x"]);
+        assert!(c.coverage_branch);
+        assert!(!c.coverage_source);
+    }
+
+    #[test]
+    fn nothing_configured() {
+        let t = TempTree::new(&[("pyproject.toml", "[project]\nname='x'\n")]);
+        assert_eq!(ProjectConfig::read(t.path()), ProjectConfig::default());
+    }
+}
