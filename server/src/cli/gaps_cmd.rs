@@ -15,7 +15,7 @@ use testgen::workspace::{self, artifacts};
 pub struct Args {
     /// The project directory.
     pub path: PathBuf,
-    /// coverage.py's Cobertura XML [default: PATH/coverage.xml, else PATH/.testgen/coverage.xml].
+    /// coverage.py's Cobertura XML [default: the newer of PATH/coverage.xml and PATH/.testgen/coverage.xml].
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,
     /// Print the report as one JSON object (also written to PATH/.testgen/coverage_gaps.json).
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The explicit file, else the reference's default places.
+/// The explicit file, else the fresher of the reference's default places.
 fn coverage_file(root: &Path, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
@@ -79,7 +79,14 @@ fn coverage_file(root: &Path, explicit: Option<&Path>) -> anyhow::Result<PathBuf
         root.join("coverage.xml"),
         root.join(artifacts::DIR).join("coverage.xml"),
     ];
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+    // The fresher of the two: `testgen test` writes .testgen/coverage.xml,
+    // a hand-run pytest --cov-report=xml writes coverage.xml.
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let newest = candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| modified(p));
+    newest.cloned().ok_or_else(|| {
         super::Failure::usage(format!(
             "no coverage report: neither {} nor {} exists (run `testgen test {}` or pass --coverage FILE)",
             candidates[0].display(),
