@@ -5,5 +5,6 @@
 
 pub mod coverage;
 pub mod index;
+pub mod lsp;
 pub mod runner;
 pub mod workspace;

@@ -75,18 +75,9 @@ fn coverage_file(root: &Path, explicit: Option<&Path>) -> anyhow::Result<PathBuf
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    let candidates = [
-        root.join("coverage.xml"),
-        root.join(artifacts::DIR).join("coverage.xml"),
-    ];
-    // The fresher of the two: `testgen test` writes .testgen/coverage.xml,
-    // a hand-run pytest --cov-report=xml writes coverage.xml.
-    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let newest = candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| modified(p));
-    newest.cloned().ok_or_else(|| {
+    let candidates = testgen::coverage::default_reports(root);
+    let newest = testgen::coverage::fresh_report(root);
+    newest.ok_or_else(|| {
         super::Failure::usage(format!(
             "no coverage report: neither {} nor {} exists (run `testgen test {}` or pass --coverage FILE)",
             candidates[0].display(),

@@ -3,6 +3,7 @@
 
 mod gaps_cmd;
 mod index_cmd;
+mod lsp_cmd;
 mod test_cmd;
 
 use std::process::ExitCode;
@@ -16,8 +17,11 @@ pub struct Cli {
     /// More log output on stderr (repeat for more). RUST_LOG overrides it.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Speak LSP over stdin/stdout (what editors pass; same as `testgen lsp`).
+    #[arg(long, global = true)]
+    stdio: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,6 +32,8 @@ enum Command {
     Gaps(gaps_cmd::Args),
     /// Run the project's pytest with coverage and report results.
     Test(test_cmd::Args),
+    /// Run the language server over stdio.
+    Lsp,
 }
 
 /// An error that carries the exit code the CLI should end with.
@@ -52,9 +58,16 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Index(args) => index_cmd::run(args),
-        Command::Gaps(args) => gaps_cmd::run(args),
-        Command::Test(args) => test_cmd::run(args),
+        Some(Command::Index(args)) => index_cmd::run(args),
+        Some(Command::Gaps(args)) => gaps_cmd::run(args),
+        Some(Command::Test(args)) => test_cmd::run(args),
+        Some(Command::Lsp) => lsp_cmd::run(),
+        None if cli.stdio => lsp_cmd::run(),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(ExitCode::from(2))
+        }
     };
     match result {
         Ok(code) => code,

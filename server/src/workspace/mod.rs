@@ -9,7 +9,7 @@
 
 pub mod artifacts;
 mod python_root;
-mod skip;
+pub(crate) mod skip;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod walk;

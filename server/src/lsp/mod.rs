@@ -1,0 +1,52 @@
+//! The language server (`testgen lsp`, `testgen --stdio`): a thin protocol
+//! layer (`server.rs`) over a session (`session.rs`: documents, workspaces,
+//! settings), per-workspace state (`state.rs`: index + measured data turned
+//! into per-file `facts.rs`), pure renderers (`render.rs`: diagnostics,
+//! lenses), and background work (`runs.rs`: run on save, `watch.rs`:
+//! changes outside the editor). `line_map.rs` keeps measured lines on the
+//! right buffer lines while the user types.
+
+mod commands;
+pub mod document;
+mod facts;
+pub mod line_map;
+mod progress;
+mod render;
+mod runs;
+mod server;
+mod session;
+pub mod settings;
+mod state;
+mod transport;
+mod watch;
+
+use tower_lsp_server::{LspService, Server};
+
+/// Serves LSP over stdin/stdout until the client says exit.
+pub async fn serve_stdio() {
+    // The server talks to in-process pipes; `transport` guards the real stdio.
+    let (server_in, client_side_in) = tokio::io::duplex(1 << 20);
+    let (server_out, client_side_out) = tokio::io::duplex(1 << 20);
+    let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(transport::pump_input(
+        tokio::io::stdin(),
+        client_side_in,
+        errors_tx,
+    ));
+    let output = tokio::spawn(transport::pump_output(
+        client_side_out,
+        tokio::io::stdout(),
+        errors_rx,
+    ));
+    let (service, socket) = LspService::build(server::Backend::new)
+        .custom_method(
+            "window/workDoneProgress/cancel",
+            server::Backend::work_done_progress_cancel,
+        )
+        .finish();
+    Server::new(server_in, server_out, socket)
+        .serve(service)
+        .await;
+    // The server's pipe is closed now: flush what is left to stdout.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), output).await;
+}

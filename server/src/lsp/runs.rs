@@ -1,0 +1,194 @@
+//! Test runs started by the server: run on save (debounced, affected tests
+//! only) and the `testgen.runTests` command. One run at a time per server;
+//! a newer save cancels the run in flight (its process group is killed) and
+//! the changed files of both are run together. Results refresh every file.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::index::model::RelPath;
+use crate::runner::{self, Change, RunOutcome, RunRequest, Selection, TestRun};
+
+use super::progress;
+use super::session::Session;
+use super::state::WorkspaceState;
+
+#[derive(Default)]
+pub struct Runs {
+    /// Bumped by every save: a debounced run only starts if it is still the newest.
+    generation: AtomicU64,
+    /// Files saved since the last completed run, per workspace root.
+    pending: Mutex<BTreeSet<(std::path::PathBuf, RelPath)>>,
+    current: Mutex<Option<CancellationToken>>,
+    /// Held for the duration of a run: runs never overlap.
+    lock: tokio::sync::Mutex<()>,
+    /// The progress token of the run in flight, for workDoneProgress/cancel.
+    progress_token: Mutex<Option<String>>,
+}
+
+impl Runs {
+    /// Cancels the run in flight, if any.
+    pub fn cancel_current(&self) {
+        if let Some(t) = self.current.lock().ok().and_then(|c| c.clone()) {
+            t.cancel();
+        }
+    }
+
+    /// Cancels the run whose progress token the client cancelled.
+    pub fn cancel_token(&self, token: &str) {
+        let matches = self
+            .progress_token
+            .lock()
+            .map(|t| t.as_deref() == Some(token))
+            .unwrap_or(false);
+        if matches {
+            self.cancel_current();
+        }
+    }
+}
+
+/// A document was saved: after the debounce, run the tests its lines affect.
+pub fn on_save(session: Arc<Session>, runs: Arc<Runs>, ws: Arc<WorkspaceState>, rel: RelPath) {
+    let settings = session.settings();
+    if !settings.run_on_save {
+        return;
+    }
+    if let Ok(mut p) = runs.pending.lock() {
+        p.insert((ws.root().to_path_buf(), rel));
+    }
+    let gen = runs.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    // A newer save makes the running run obsolete.
+    runs.cancel_current();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(settings.debounce_ms)).await;
+        if runs.generation.load(Ordering::SeqCst) != gen {
+            return;
+        }
+        let changes: Vec<Change> = runs
+            .pending
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .filter(|(root, _)| root == ws.root())
+                    .map(|(_, rel)| Change {
+                        file: rel.clone(),
+                        lines: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let done = run(
+            &session,
+            &runs,
+            &ws,
+            Selection::Affected(changes.clone()),
+            "on save",
+        )
+        .await;
+        if done.is_some_and(|r| r.outcome != RunOutcome::Cancelled) {
+            if let Ok(mut p) = runs.pending.lock() {
+                for c in &changes {
+                    p.remove(&(ws.root().to_path_buf(), c.file.clone()));
+                }
+            }
+        }
+    });
+}
+
+/// Runs tests with progress, then reloads the data and republishes. Errors
+/// (no Python, no pytest-cov, a crashed run) are shown, never swallowed.
+pub async fn run(
+    session: &Arc<Session>,
+    runs: &Arc<Runs>,
+    ws: &Arc<WorkspaceState>,
+    selection: Selection,
+    why: &str,
+) -> Option<TestRun> {
+    let _guard = runs.lock.lock().await;
+    let token = CancellationToken::new();
+    if let Ok(mut c) = runs.current.lock() {
+        *c = Some(token.clone());
+    }
+    let settings = session.settings();
+    let task = progress::begin(
+        &session.client,
+        session.caps().work_done_progress,
+        &format!("testgen: running tests ({why})"),
+        true,
+    )
+    .await;
+    if let (Ok(mut t), Some(tok)) = (runs.progress_token.lock(), task.token()) {
+        *t = Some(match tok {
+            tower_lsp_server::ls_types::NumberOrString::String(s) => s.clone(),
+            tower_lsp_server::ls_types::NumberOrString::Number(n) => n.to_string(),
+        });
+    }
+    let req = RunRequest {
+        python: settings.python.clone(),
+        selection,
+        timeout: Duration::from_secs(settings.test_timeout_s),
+        extra_args: settings.pytest_args.clone(),
+    };
+    let result = runner::run_tests(&ws.project, &req, &token).await;
+    if let Ok(mut c) = runs.current.lock() {
+        *c = None;
+    }
+    let run = match result {
+        Ok(run) => run,
+        Err(e) => {
+            task.end("failed").await;
+            session
+                .show_error(format!("testgen: cannot run the tests: {e}"))
+                .await;
+            return None;
+        }
+    };
+    let summary = summary(&run);
+    task.end(summary.clone()).await;
+    match run.outcome {
+        RunOutcome::Cancelled => return Some(run),
+        RunOutcome::TimedOut
+        | RunOutcome::Crashed
+        | RunOutcome::InternalError
+        | RunOutcome::UsageError => {
+            let tail = run.output_tail.iter().rev().find(|l| !l.trim().is_empty());
+            session
+                .show_error(format!(
+                    "testgen: {summary}{}",
+                    tail.map(|t| format!(": {t}")).unwrap_or_default()
+                ))
+                .await;
+        }
+        _ => tracing::info!("{summary}"),
+    }
+    let ws2 = ws.clone();
+    let report = tokio::task::spawn_blocking(move || ws2.reload()).await.ok();
+    for p in report.map(|r| r.problems).unwrap_or_default() {
+        session.show_error(p).await;
+    }
+    session.publish_all().await;
+    session.refresh_lenses().await;
+    Some(run)
+}
+
+fn summary(run: &TestRun) -> String {
+    let c = &run.counts;
+    let mut s = format!(
+        "{}: {} passed, {} failed, {} errors",
+        run.outcome.as_str(),
+        c.passed,
+        c.failed,
+        c.error
+    );
+    if let Some(cov) = &run.coverage {
+        s.push_str(&format!(", coverage {:.1}%", cov.percent));
+    }
+    if let Some(n) = &run.note {
+        s.push_str(&format!(" ({n})"));
+    }
+    s
+}

@@ -1,0 +1,106 @@
+//! Changes made outside the editor: a `git checkout`, a pytest run in a
+//! terminal rewriting coverage.xml. A `notify` watcher per workspace folder
+//! feeds a debounced task that re-indexes changed Python files that are not
+//! open (open ones follow their buffer) and reloads coverage and results.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tower_lsp_server::ls_types::Uri;
+
+use super::session::Session;
+use super::state::WorkspaceState;
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct WatchHandle {
+    _watcher: notify::RecommendedWatcher,
+}
+
+pub fn start(session: Arc<Session>, ws: Arc<WorkspaceState>) -> Result<WatchHandle, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            for p in ev.paths {
+                let _ = tx.send(p);
+            }
+        }
+    })
+    .map_err(|e| format!("cannot watch files: {e}"))?;
+    watcher
+        .watch(ws.root(), RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", ws.root().display()))?;
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = BTreeSet::from([first]);
+            // Collect what arrives together (a checkout touches many files).
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while let Ok(p) = rx.try_recv() {
+                batch.insert(p);
+            }
+            handle(&session, &ws, batch).await;
+        }
+    });
+    Ok(WatchHandle { _watcher: watcher })
+}
+
+async fn handle(session: &Arc<Session>, ws: &Arc<WorkspaceState>, batch: BTreeSet<PathBuf>) {
+    let mut reload = false;
+    let mut changed_sources = Vec::new();
+    for p in batch {
+        if is_data_file(ws.root(), &p) {
+            reload = true;
+        } else if p.extension().is_some_and(|e| e == "py") && !ignored(ws.root(), &p) {
+            changed_sources.push(p);
+        }
+    }
+    for p in &changed_sources {
+        let Some(rel) = ws.rel(p) else { continue };
+        let uri = Uri::from_file_path(p);
+        let open = uri
+            .as_ref()
+            .is_some_and(|u| session.docs.contains_key(u.as_str()));
+        if !open {
+            match std::fs::read(p) {
+                Ok(bytes) => {
+                    ws.index.reindex_file(&rel, &bytes);
+                }
+                Err(_) => ws.index.remove_file(&rel),
+            }
+        }
+        if let Some(u) = uri {
+            session.publish(&u).await;
+        }
+    }
+    if reload {
+        let ws2 = ws.clone();
+        let report = tokio::task::spawn_blocking(move || ws2.reload()).await.ok();
+        let report = report.unwrap_or_default();
+        for p in report.problems {
+            session.show_error(p).await;
+        }
+        if report.changed {
+            session.publish_all().await;
+            session.refresh_lenses().await;
+        }
+    }
+}
+
+fn is_data_file(root: &Path, p: &Path) -> bool {
+    let dot = root.join(crate::workspace::artifacts::DIR);
+    p == root.join("coverage.xml")
+        || p == dot.join("coverage.xml")
+        || p == dot.join("test-results.json")
+}
+
+fn ignored(root: &Path, p: &Path) -> bool {
+    let Ok(rel) = p.strip_prefix(root) else {
+        return true;
+    };
+    rel.components().any(|c| {
+        let n = c.as_os_str().to_string_lossy();
+        crate::workspace::skip::is_skipped_dir_name(&n) || n == crate::workspace::artifacts::DIR
+    })
+}

@@ -1,0 +1,244 @@
+//! A small LSP client that drives the real `testgen --stdio` binary the way
+//! an editor does: Content-Length framing over pipes, answers to the
+//! server's own requests, and a log of every notification received.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub struct LspClient {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Every notification and server request seen, in order.
+    pub seen: Vec<Value>,
+    /// What `workspace/configuration` answers (the `testgen` section).
+    pub config: Value,
+}
+
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+impl LspClient {
+    pub fn start() -> LspClient {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_testgen"))
+            .arg("--stdio")
+            .env("RUST_LOG", "testgen=debug")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting testgen --stdio");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            // Server logs, visible with --nocapture.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[server] {line}");
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut r) {
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        LspClient {
+            child,
+            stdin,
+            rx,
+            next_id: 1,
+            seen: Vec::new(),
+            config: json!({}),
+        }
+    }
+
+    pub fn send_raw(&mut self, body: &[u8]) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, msg: &Value) {
+        self.send_raw(msg.to_string().as_bytes());
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Sends a request and waits for its response: Ok(result) or Err(error).
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.response(id)
+    }
+
+    pub fn response(&mut self, id: i64) -> Result<Value, Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let msg = self
+                .next(deadline)
+                .unwrap_or_else(|| panic!("no response to request {id}"));
+            if msg.get("method").is_none() && msg["id"] == json!(id) {
+                return match msg.get("error") {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(msg["result"].clone()),
+                };
+            }
+        }
+    }
+
+    /// The next message from the server; answers server requests on the way.
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = match self.rx.recv_timeout(left) {
+            Ok(m) => m,
+            Err(RecvTimeoutError::Timeout) => return None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the server closed its stdout"),
+        };
+        if let (Some(method), Some(id)) = (msg.get("method"), msg.get("id")) {
+            let result = match method.as_str().unwrap() {
+                "workspace/configuration" => json!([self.config]),
+                "workspace/applyEdit" => json!({"applied": true}),
+                _ => Value::Null,
+            };
+            self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
+        }
+        // Notifications, server requests, and answers to no request (the
+        // error a malformed message gets has id null).
+        if noteworthy(&msg) {
+            self.seen.push(msg.clone());
+        }
+        Some(msg)
+    }
+
+    /// Waits for a notification (or server request) matching `pred`, looking
+    /// first at those seen since `from` (an index into `seen`).
+    pub fn wait_for(&mut self, from: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(m) = self.seen[from.min(self.seen.len())..]
+            .iter()
+            .find(|m| pred(m))
+        {
+            return m.clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let Some(msg) = self.next(deadline) else {
+                panic!("timed out waiting for {what}; seen: {:#?}", self.seen);
+            };
+            if noteworthy(&msg) && pred(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// Waits for diagnostics of `uri` that satisfy `pred`; returns them.
+    pub fn diagnostics(
+        &mut self,
+        from: usize,
+        uri: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let msg = self.wait_for(from, &format!("diagnostics of {uri} as expected"), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri
+                && pred(m["params"]["diagnostics"].as_array().unwrap())
+        });
+        msg["params"]["diagnostics"].as_array().unwrap().clone()
+    }
+
+    pub fn initialize(&mut self, root: &Path, options: Value) -> Value {
+        let uri = file_uri(root);
+        let result = self
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": uri,
+                    "workspaceFolders": [{"uri": uri, "name": "ws"}],
+                    "initializationOptions": options,
+                    "capabilities": {
+                        "general": {"positionEncodings": ["utf-16"]},
+                        "window": {"workDoneProgress": true},
+                        "workspace": {
+                            "configuration": true,
+                            "applyEdit": true,
+                            "codeLens": {"refreshSupport": true},
+                            "workspaceFolders": true
+                        },
+                        "textDocument": {"synchronization": {"didSave": true}}
+                    }
+                }),
+            )
+            .expect("initialize");
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    pub fn shutdown(mut self) -> std::process::ExitStatus {
+        self.request("shutdown", Value::Null).expect("shutdown");
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit after `exit`"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for LspClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What `seen` keeps: notifications, server requests, errors.
+fn noteworthy(msg: &Value) -> bool {
+    msg.get("method").is_some() || msg["id"].is_null() || msg.get("error").is_some()
+}
+
+fn read_message(r: &mut impl BufRead) -> Option<Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            len = v.parse().ok();
+        }
+    }
+    let mut body = vec![0; len?];
+    r.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+pub fn file_uri(p: &Path) -> String {
+    format!("file://{}", p.display())
+}

@@ -1,0 +1,404 @@
+//! The language server end to end, driven over stdio like an editor: real
+//! binary, real fixture, real pytest and coverage.py.
+
+mod common;
+#[path = "common/lsp_client.rs"]
+mod lsp_client;
+
+use std::path::Path;
+
+use lsp_client::{file_uri, LspClient};
+use serde_json::{json, Value};
+
+fn python_setting() -> Value {
+    json!({"python": common::python(), "debounceMs": 50})
+}
+
+/// A copy of plainlib with coverage, results and contexts from a real run.
+fn measured_plainlib() -> tempfile::TempDir {
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let py = common::python();
+    let out = common::testgen(&[
+        "test",
+        p.path().to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p
+}
+
+fn open(c: &mut LspClient, path: &Path) -> String {
+    let uri = file_uri(path);
+    let text = std::fs::read_to_string(path).unwrap();
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+    uri
+}
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn find<'a>(diags: &'a [Value], code: &str, needle: &str) -> Option<&'a Value> {
+    diags
+        .iter()
+        .find(|d| d["code"] == code && d["message"].as_str().unwrap().contains(needle))
+}
+
+/// The 0-based line of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> u64 {
+    text.lines().position(|l| l.contains(needle)).unwrap() as u64
+}
+
+#[test]
+fn editor_session_diagnostics_lenses_actions_edits_and_run_on_save() {
+    let p = measured_plainlib();
+    let pricing = p.path().join("plainlib/pricing.py");
+    let test_file = p.path().join("tests/test_pricing.py");
+    let mut c = LspClient::start();
+    c.config = python_setting();
+    let init = c.initialize(p.path(), json!({}));
+    assert_eq!(
+        init["capabilities"]["codeLensProvider"]["resolveProvider"],
+        true
+    );
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-16");
+
+    // Indexing reports progress and ends.
+    c.wait_for(0, "indexing progress end", |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+    });
+
+    let uri = open(&mut c, &pricing);
+    let text = std::fs::read_to_string(&pricing).unwrap();
+    let diags = c.diagnostics(0, &uri, |d| !d.is_empty());
+    let bulk =
+        find(&diags, "uncovered-function", "bulk_price").unwrap_or_else(|| panic!("{diags:#?}"));
+    assert_eq!(bulk["source"], "testgen");
+    assert_eq!(bulk["severity"], 3, "Information by default");
+    let def_line = line_of(&text, "def bulk_price(");
+    assert_eq!(bulk["range"]["start"]["line"], def_line);
+    assert_eq!(bulk["range"]["start"]["character"], 4, "on the name");
+    assert_eq!(bulk["range"]["end"]["character"], 14);
+    // The partly covered apply_discount names its uncovered lines.
+    let partial =
+        find(&diags, "partially-covered", "apply_discount").unwrap_or_else(|| panic!("{diags:#?}"));
+    let missing_line = line_of(&text, "percent must be between") + 1;
+    assert!(
+        partial["message"]
+            .as_str()
+            .unwrap()
+            .contains(&missing_line.to_string()),
+        "{partial}"
+    );
+    assert_eq!(partial["severity"], 4);
+
+    // Code lenses, resolved into commands.
+    let lenses = c
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .unwrap();
+    let lenses = lenses.as_array().unwrap();
+    assert!(!lenses.is_empty());
+    let mut titles = Vec::new();
+    for l in lenses {
+        let r = c.request("codeLens/resolve", l.clone()).unwrap();
+        titles.push(r["command"]["title"].as_str().unwrap().to_string());
+    }
+    assert!(
+        titles.iter().any(|t| t == "not covered · Generate tests"),
+        "{titles:?}"
+    );
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.ends_with("% covered · 2 tests") || t.ends_with("% covered · 1 test")),
+        "{titles:?}"
+    );
+
+    // Code actions on the diagnostic, and the file's source action.
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": bulk["range"],
+                   "context": {"diagnostics": [bulk]}}),
+        )
+        .unwrap();
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"Generate tests for bulk_price"),
+        "{titles:?}"
+    );
+    assert!(titles.contains(&"Generate tests for uncovered code in this file"));
+    let gen = actions.as_array().unwrap()[0]["command"].clone();
+    let err = c
+        .request(
+            "workspace/executeCommand",
+            json!({"command": gen["command"], "arguments": gen["arguments"]}),
+        )
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("not available yet"),
+        "{err}"
+    );
+
+    // Typing three lines above moves the diagnostics with the text.
+    let from = c.seen.len();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 0, "character": 0},
+                                             "end": {"line": 0, "character": 0}},
+                                   "text": "# a\n# b\n# c\n"}]}),
+    );
+    let moved = c.diagnostics(from, &uri, |d| {
+        find(d, "uncovered-function", "bulk_price")
+            .is_some_and(|b| b["range"]["start"]["line"] == def_line + 3)
+    });
+    assert_eq!(moved.len(), diags.len());
+    // Editing the def line itself withdraws what was measured there.
+    let from = c.seen.len();
+    let new_def = def_line + 3;
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3},
+               "contentChanges": [{"range": {"start": {"line": new_def, "character": 4},
+                                             "end": {"line": new_def, "character": 14}},
+                                   "text": "bulk_total"}]}),
+    );
+    c.diagnostics(from, &uri, |d| {
+        find(d, "uncovered-function", "bulk_price").is_none()
+    });
+    // Undo both edits (as the editor would, then save the original text).
+    let from = c.seen.len();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": text}]}),
+    );
+    c.diagnostics(from, &uri, |d| {
+        find(d, "uncovered-function", "bulk_price")
+            .is_some_and(|b| b["range"]["start"]["line"] == def_line)
+    });
+
+    // Break apply_discount, save: the failing test shows up on its name.
+    let test_uri = file_uri(&test_file);
+    let broken = text.replace("percent / 100), 2)", "percent / 50), 2)");
+    assert_ne!(broken, text);
+    std::fs::write(&pricing, &broken).unwrap();
+    let from = c.seen.len();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"text": broken}]}),
+    );
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let failing = c.diagnostics(from, &test_uri, |d| {
+        codes(d).contains(&"failing-test".to_string())
+    });
+    let f = &failing[0];
+    assert_eq!(f["severity"], 1);
+    let test_text = std::fs::read_to_string(&test_file).unwrap();
+    assert_eq!(
+        f["range"]["start"]["line"],
+        line_of(&test_text, "def test_discount():")
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("test_discount"),
+        "{f}"
+    );
+    let related = &f["relatedInformation"][0];
+    assert_eq!(
+        related["location"]["range"]["start"]["line"],
+        line_of(&test_text, "== 85.0")
+    );
+    // The run had progress, and lenses were refreshed.
+    c.wait_for(from, "codeLens/refresh", |m| {
+        m["method"] == "workspace/codeLens/refresh"
+    });
+
+    // Fix it, save: the diagnostic clears.
+    std::fs::write(&pricing, &text).unwrap();
+    let from = c.seen.len();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 6}, "contentChanges": [{"text": text}]}),
+    );
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    c.diagnostics(from, &test_uri, |d| {
+        !codes(d).contains(&"failing-test".to_string())
+    });
+
+    let status = c.shutdown();
+    assert!(status.success());
+}
+
+#[test]
+fn bad_messages_get_json_rpc_errors_and_the_server_keeps_running() {
+    let p = measured_plainlib();
+    let mut c = LspClient::start();
+    c.config = python_setting();
+    c.initialize(p.path(), json!({}));
+
+    // A body that is not JSON gets a parse error.
+    let from = c.seen.len();
+    c.send_raw(b"{this is not json");
+    c.wait_for(from, "a parse error", |m| m["error"]["code"] == -32700);
+    // Valid JSON that is no JSON-RPC message: invalid request.
+    c.send_raw(br#"{"jsonrpc": "2.0", "id": 99}"#);
+    c.wait_for(from, "an invalid request error", |m| {
+        m["error"]["code"] == -32600 && m["id"] == 99
+    });
+    // An unknown request method.
+    let err = c.request("testgen/noSuchMethod", json!({})).unwrap_err();
+    assert_eq!(err["code"], -32601, "{err}");
+    // Lenses for a document that was never opened.
+    let unopened = file_uri(&p.path().join("plainlib/text.py"));
+    let err = c
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": unopened}}),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("not open"));
+    // A URI that is not a file.
+    let err = c
+        .request(
+            "textDocument/codeAction",
+            json!({
+            "textDocument": {"uri": "untitled:Untitled-1"},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+            "context": {"diagnostics": []}}),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    // Params of the wrong shape.
+    let err = c
+        .request("textDocument/codeLens", json!({"textDocument": 42}))
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    // An unknown command.
+    let err = c
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "testgen.nope", "arguments": []}),
+        )
+        .unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("testgen.nope"));
+
+    // Still serving.
+    assert!(c.is_running());
+    let uri = open(&mut c, &p.path().join("plainlib/text.py"));
+    let lenses = c
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .unwrap();
+    assert!(lenses.is_array());
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_burst_of_edits_is_applied_in_order() {
+    let p = measured_plainlib();
+    let pricing = p.path().join("plainlib/pricing.py");
+    let text = std::fs::read_to_string(&pricing).unwrap();
+    let def_line = line_of(&text, "def bulk_price(");
+    let mut c = LspClient::start();
+    c.config = json!({"python": common::python(), "runOnSave": false});
+    c.initialize(p.path(), json!({}));
+    let uri = open(&mut c, &pricing);
+    c.diagnostics(0, &uri, |d| !d.is_empty());
+    let from = c.seen.len();
+    for v in 2..=61 {
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": v},
+                   "contentChanges": [{"range": {"start": {"line": 0, "character": 0},
+                                                 "end": {"line": 0, "character": 0}},
+                                       "text": format!("# {v}\n")}]}),
+        );
+    }
+    // A stale version (older than what the server has) must be ignored.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 30},
+               "contentChanges": [{"text": "garbage\n"}]}),
+    );
+    let diags = c.diagnostics(from, &uri, |d| {
+        find(d, "uncovered-function", "bulk_price")
+            .is_some_and(|b| b["range"]["start"]["line"] == def_line + 60)
+    });
+    assert!(!diags.is_empty());
+    let lenses = c
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .unwrap();
+    assert!(lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["range"]["start"]["line"] == def_line + 60));
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_missing_interpreter_is_shown_and_the_server_keeps_serving() {
+    let p = measured_plainlib();
+    let mut c = LspClient::start();
+    c.config = json!({"python": "/no/such/python3", "debounceMs": 10});
+    c.initialize(p.path(), json!({}));
+    let pricing = p.path().join("plainlib/pricing.py");
+    let uri = open(&mut c, &pricing);
+    let from = c.seen.len();
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let msg = c.wait_for(from, "an error message", |m| {
+        m["method"] == "window/showMessage" && m["params"]["type"] == 1
+    });
+    assert!(
+        msg["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/python3"),
+        "{msg}"
+    );
+    let lenses = c
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .unwrap();
+    assert!(!lenses.as_array().unwrap().is_empty());
+    assert!(c.shutdown().success());
+}
