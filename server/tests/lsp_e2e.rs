@@ -402,3 +402,82 @@ fn a_missing_interpreter_is_shown_and_the_server_keeps_serving() {
     assert!(!lenses.as_array().unwrap().is_empty());
     assert!(c.shutdown().success());
 }
+
+#[test]
+fn coverage_written_outside_the_editor_is_picked_up() {
+    // No coverage yet: nothing to show.
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let pricing = p.path().join("plainlib/pricing.py");
+    let mut c = LspClient::start();
+    c.config = json!({"python": common::python(), "runOnSave": false});
+    c.initialize(p.path(), json!({}));
+    let uri = open(&mut c, &pricing);
+    let from = c.seen.len();
+    let lenses = c
+        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .unwrap();
+    assert!(lenses.as_array().unwrap().is_empty());
+    // A terminal run writes .testgen/coverage.xml and the results.
+    let py = common::python();
+    let out = common::testgen(&["test", p.path().to_str().unwrap(), "--python", py.to_str().unwrap()]);
+    assert!(out.status.success());
+    c.diagnostics(from, &uri, |d| find(d, "uncovered-function", "bulk_price").is_some());
+    c.wait_for(from, "codeLens/refresh", |m| m["method"] == "workspace/codeLens/refresh");
+    let lenses = c
+        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .unwrap();
+    assert!(!lenses.as_array().unwrap().is_empty());
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_newer_save_cancels_the_run_in_flight() {
+    // A suite that takes long: the first run must be killed by the second save.
+    let p = tempfile::tempdir().unwrap();
+    let marker = p.path().join("runs.log");
+    std::fs::write(p.path().join("mod.py"), "def f():\n    return 1\n").unwrap();
+    std::fs::write(
+        p.path().join("test_slow.py"),
+        format!(
+            "import os, time\nfrom mod import f\n\ndef test_slow():\n    with open({m:?}, 'a') as fh:\n        fh.write(f'start {{os.getpid()}}\\n')\n    time.sleep(30)\n    assert f() == 1\n",
+            m = marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut c = LspClient::start();
+    c.config = json!({"python": common::python(), "debounceMs": 10});
+    c.initialize(p.path(), json!({}));
+    // Keep answering the server's requests (configuration, progress) until
+    // it has indexed, as an editor's event loop would.
+    c.wait_for(0, "indexing progress end", |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+    });
+    let uri = open(&mut c, &p.path().join("mod.py"));
+    c.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    // Wait until the first pytest is inside the slow test.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&marker).is_ok_and(|t| t.contains("start")) {
+        assert!(std::time::Instant::now() < deadline, "the first run never started");
+        c.pump(std::time::Duration::from_millis(100));
+    }
+    let first_pid: u32 = std::fs::read_to_string(&marker).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    c.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::path::Path::new(&format!("/proc/{first_pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{first_pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+    {
+        assert!(std::time::Instant::now() < deadline, "the run in flight was not killed");
+        c.pump(std::time::Duration::from_millis(100));
+    }
+    // The second run starts (a second "start" line) while requests are still answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&marker).unwrap().lines().count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the second run never started");
+        c.pump(std::time::Duration::from_millis(100));
+    }
+    let lenses = c
+        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .unwrap();
+    assert!(lenses.is_array());
+    assert!(c.shutdown().success());
+}

@@ -123,6 +123,13 @@ impl LspClient {
         Some(msg)
     }
 
+    /// Handles server messages for `d` (instead of sleeping: an editor keeps
+    /// answering the server's requests while the user waits).
+    pub fn pump(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while self.next(deadline).is_some() {}
+    }
+
     /// Waits for a notification (or server request) matching `pred`, looking
     /// first at those seen since `from` (an index into `seen`).
     pub fn wait_for(&mut self, from: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
