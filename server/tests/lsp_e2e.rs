@@ -414,17 +414,32 @@ fn coverage_written_outside_the_editor_is_picked_up() {
     let uri = open(&mut c, &pricing);
     let from = c.seen.len();
     let lenses = c
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     assert!(lenses.as_array().unwrap().is_empty());
     // A terminal run writes .testgen/coverage.xml and the results.
     let py = common::python();
-    let out = common::testgen(&["test", p.path().to_str().unwrap(), "--python", py.to_str().unwrap()]);
+    let out = common::testgen(&[
+        "test",
+        p.path().to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
-    c.diagnostics(from, &uri, |d| find(d, "uncovered-function", "bulk_price").is_some());
-    c.wait_for(from, "codeLens/refresh", |m| m["method"] == "workspace/codeLens/refresh");
+    c.diagnostics(from, &uri, |d| {
+        find(d, "uncovered-function", "bulk_price").is_some()
+    });
+    c.wait_for(from, "codeLens/refresh", |m| {
+        m["method"] == "workspace/codeLens/refresh"
+    });
     let lenses = c
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     assert!(!lenses.as_array().unwrap().is_empty());
     assert!(c.shutdown().success());
@@ -453,30 +468,55 @@ fn a_newer_save_cancels_the_run_in_flight() {
         m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
     });
     let uri = open(&mut c, &p.path().join("mod.py"));
-    c.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
     // Wait until the first pytest is inside the slow test.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !std::fs::read_to_string(&marker).is_ok_and(|t| t.contains("start")) {
-        assert!(std::time::Instant::now() < deadline, "the first run never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never started"
+        );
         c.pump(std::time::Duration::from_millis(100));
     }
-    let first_pid: u32 = std::fs::read_to_string(&marker).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    c.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    let first_pid: u32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::path::Path::new(&format!("/proc/{first_pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{first_pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        && !std::fs::read_to_string(format!("/proc/{first_pid}/stat"))
+            .is_ok_and(|s| s.contains(") Z "))
     {
-        assert!(std::time::Instant::now() < deadline, "the run in flight was not killed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run in flight was not killed"
+        );
         c.pump(std::time::Duration::from_millis(100));
     }
     // The second run starts (a second "start" line) while requests are still answered.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::fs::read_to_string(&marker).unwrap().lines().count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the second run never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second run never started"
+        );
         c.pump(std::time::Duration::from_millis(100));
     }
     let lenses = c
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     assert!(lenses.is_array());
     assert!(c.shutdown().success());

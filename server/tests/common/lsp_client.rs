@@ -26,9 +26,18 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 impl LspClient {
     pub fn start() -> LspClient {
+        Self::start_with_log("testgen=debug")
+    }
+
+    /// Without debug logging (benchmarks: logging is not what is measured).
+    pub fn start_quiet() -> LspClient {
+        Self::start_with_log("warn")
+    }
+
+    fn start_with_log(filter: &str) -> LspClient {
         let mut child = Command::new(env!("CARGO_BIN_EXE_testgen"))
             .arg("--stdio")
-            .env("RUST_LOG", "testgen=debug")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
