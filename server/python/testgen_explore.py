@@ -2011,7 +2011,11 @@ def cond_words(node, negate=False):
         # De Morgan: `a and b` not taken reads `not a or not b`.
         is_and = isinstance(node.op, ast.And) != negate
         joiner = "_and_" if is_and else "_or_"
-        return joiner.join(w for w in (cond_words(v, negate) for v in node.values[:2]) if w)
+        parts = []
+        for w in (cond_words(v, negate) for v in node.values[:2]):
+            if w and w not in parts:
+                parts.append(w)
+        return joiner.join(parts)
     words = expr_words(node)
     if not words:
         return ""
@@ -2098,6 +2102,33 @@ def unique_name(base, used):
 # ---------------------------------------------------------------------------
 # Explorers
 # ---------------------------------------------------------------------------
+
+
+_MUTATING_CALLS = {"append", "add", "update", "clear", "pop", "remove", "insert", "setdefault", "extend",
+                   "discard", "popitem", "sort", "reverse", "put", "write", "appendleft", "push"}
+_CREATOR = r"(add|create|insert|register|new|put|set|push|append|save|store|make|open|load|post|book|deposit|place)"
+
+
+def is_mutator(node):
+    """Whether a method may change state: it assigns into an attribute or an
+    item, deletes one, or calls a mutating method on something of self's.
+    Unknown source counts as a mutator."""
+    if node is None:
+        return True
+    for n in own_nodes(node):
+        if isinstance(n, (ast.Assign, ast.Delete)):
+            if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in n.targets):
+                return True
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign)):
+            if isinstance(n.target, (ast.Attribute, ast.Subscript)):
+                return True
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MUTATING_CALLS:
+            root = n.func.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id == "self":
+                return True
+    return False
 
 
 class Plan:
@@ -2384,6 +2415,8 @@ class CallableExplorer(Explorer):
             self.ref = (self.cls.__name__, "from %s import %s" % (t["module"], self.cls.__name__))
         self.ctors = []
         self.setups = []
+        self.corpus = []
+        self.corpus_keys = set()
         if self.kind in ("instance", "property"):
             self.ctors = self.gen.class_pool(self.cls, 0)
             if not self.ctors:
@@ -2416,15 +2449,31 @@ class CallableExplorer(Explorer):
                 if name.startswith("_") or name in names or not inspect.isfunction(attr):
                     continue
                 names.add(name)
-                code = attr.__code__
+                code = inspect.unwrap(attr).__code__
                 node = None
-                if tree is not None and os.path.abspath(code.co_filename) in self.filenames:
-                    node = find_def(tree, name, code.co_firstlineno, code.co_firstlineno + 50)
+                src_tree = parse_file(code.co_filename)
+                if src_tree is not None:
+                    node = find_def(src_tree, name, code.co_firstlineno, code.co_firstlineno + 50)
                 if node is not None and not self.allow_unsafe and unsafe_calls(node, ns):
                     continue
-                out.append((name, Callee(attr, self.gen, FunctionFacts(node, ns), drop_first=True)))
+                if not is_mutator(node):
+                    continue  # a query cannot build state
+                weight = 3 if re.match(_CREATOR, name) else 1
+                callee = Callee(attr, self.gen, FunctionFacts(node, ns), drop_first=True)
+                out.append((name, callee, weight))
         out.sort(key=lambda x: x[0])
         return out
+
+    def draw_step(self):
+        """A setup call: creators (add_*, create_*...) more often."""
+        total = sum(w for _, _, w in self.setups)
+        r = self.rng.random() * total
+        for name, callee, w in self.setups:
+            r -= w
+            if r < 0:
+                return [name, callee, None, ""]
+        name, callee, _ = self.setups[-1]
+        return [name, callee, None, ""]
 
     def plans(self):
         ctor = self.ctors[0] if self.ctors else None
@@ -2437,7 +2486,10 @@ class CallableExplorer(Explorer):
             yield Plan(args, ctor)
         for c in self.ctors[1:]:
             yield Plan(self.callee.base_args(), c)
-        # 3. random: instance variants, setup sequences, drawn arguments
+        # 3. random: instance variants, setup sequences, drawn arguments.
+        # Sequences whose steps all succeeded are kept and extended later
+        # (feedback-directed, as Randoop does): add_user then add_task then
+        # complete grows one working step at a time.
         rng = self.rng
         while True:
             c = None
@@ -2445,9 +2497,13 @@ class CallableExplorer(Explorer):
             if self.ctors:
                 c = self.ctors[0] if rng.random() < 0.7 else self.ctors[rng.randrange(len(self.ctors))]
             if self.setups:
-                for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 3, 4])):
-                    name, callee = self.setups[rng.randrange(len(self.setups))]
-                    steps.append([name, callee, None, ""])
+                if self.corpus and rng.random() < 0.6:
+                    c, base = self.corpus[rng.randrange(len(self.corpus))]
+                    steps = [list(s) for s in base]
+                    if rng.random() < 0.7 and len(steps) < 6:
+                        steps.append(self.draw_step())
+                else:
+                    steps = [self.draw_step() for _ in range(rng.choice([0, 1, 1, 2]))]
             yield Plan(None, c, steps)
 
     def _callsite_args(self):
@@ -2513,6 +2569,11 @@ class CallableExplorer(Explorer):
                     continue
                 harvest_scalars(res, gen.harvest)
                 done.append([name, callee, args, how])
+            if done and len(done) == len(plan.steps):
+                key = plan.ctor.src + "|" + "|".join("%s(%s)" % (s[0], s[1].render(s[2])) for s in done)
+                if key not in self.corpus_keys and len(self.corpus) < 300:
+                    self.corpus_keys.add(key)
+                    self.corpus.append((plan.ctor, [list(s) for s in done]))
             plan.steps = done
             if plan.args is None:
                 plan.args = self.callee.random_args()
