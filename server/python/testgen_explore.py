@@ -530,7 +530,7 @@ class FunctionFacts:
     """What a function's source says about good inputs: constants, per-param
     constants, how unannotated params are used, dict keys looked up."""
 
-    def __init__(self, func_node, namespace):
+    def __init__(self, func_node, namespace, params=None):
         self.node = func_node
         self.namespace = namespace or {}
         self.consts = []          # all constants (with boundary neighbours)
@@ -543,6 +543,10 @@ class FunctionFacts:
             a = func_node.args
             for arg in a.posonlyargs + a.args + a.kwonlyargs:
                 self.params.add(arg.arg)
+            if params is not None:
+                # Route views: the "parameters" are the names bound to the
+                # request's JSON body.
+                self.params = set(params)
             self._scan()
 
     def _add(self, values, param=None, neighbours=True):
@@ -1189,10 +1193,9 @@ class Gen:
             vals = [v for v in extra if isinstance(v, (str, int))]
             return vals + ["unknown"]
         if kind == "num":
-            return ["1", "2.5", "0", "abc", 3]
+            return [1, "1", 0, 2, 3, -1, 1000, "2.5", "abc"]
         hinted = self._hinted(key)
-        base = hinted + ["abc", "", "1", " "]
-        return base
+        return hinted + ["abc", "", "1", " ", 1, "x" * 100]
 
     # -- structured ----------------------------------------------------------
 
@@ -1349,7 +1352,19 @@ class Gen:
                 p = [OMIT] + p
             pools.append(p or [Lit(None)])
         if rng is not None:
-            idx = [rng.randrange(len(p)) if rng.random() < 0.6 else 0 for p in pools]
+            for _ in range(3):
+                vals = []
+                for (name, ann, required, _), p in zip(spec, pools):
+                    if not required and rng.random() < 0.3:
+                        vals.append(OMIT)
+                    elif rng.random() < 0.7:
+                        vals.append(self.random_val(ann, None, name, depth + 1))
+                    else:
+                        vals.append(p[0])
+                val = self._make_ctor(cls, ref, spec, [[v] for v in vals], [0] * len(vals))
+                if not is_pydantic(cls) or self._constructs(val):
+                    return val
+            idx = [0] * len(pools)
         else:
             idx = [0] * len(pools)
             if isinstance(mode, int):
@@ -1477,7 +1492,8 @@ class Gen:
             non_none = [a for a in typing.get_args(tp) if a is not NoneType]
             base = non_none[0] if len(non_none) == 1 else None
         unknown = base is None or base is inspect.Parameter.empty or base is typing.Any
-        if self.harvest and rng.random() < 0.35 and (base in (int, str) or unknown):
+        idish = bool(name and re.search(r"(^|_)(id|ids|pk|key|owner|sku)$", name.lower()))
+        if self.harvest and rng.random() < (0.7 if idish else 0.35) and (base in (int, str) or unknown):
             want = None if unknown else base
             cands = [x for x in self.harvest if want is None or type(x) is want]
             if cands and (want is not None or not (facts and facts.keys.get(name))):
@@ -1487,7 +1503,7 @@ class Gen:
             ref = class_ref(base)
             spec = self.ctor_spec(base) if ref else None
             if spec is not None:
-                val = self._ctor_from(base, ref, spec, depth, "random", rng=_SubRng(self, facts))
+                val = self._ctor_from(base, ref, spec, depth, "random", rng=rng)
                 if val is not None:
                     return val
         if not pool:
@@ -1495,18 +1511,6 @@ class Gen:
         return pool[rng.randrange(len(pool))]
 
 
-class _SubRng:
-    """Random draws for nested fields that also use harvested scalars: a
-    wrapper so that `_ctor_from` picks pool indices from the shared rng."""
-
-    def __init__(self, gen, facts):
-        self._gen = gen
-
-    def random(self):
-        return self._gen.rng.random()
-
-    def randrange(self, n):
-        return self._gen.rng.randrange(n)
 
 
 # ---------------------------------------------------------------------------
@@ -2143,6 +2147,12 @@ class Plan:
         self.how = ""
 
     def key(self):
+        if isinstance(self.args, dict) or (self.steps and isinstance(self.steps[0][0], RouteSpec)):
+            # a route plan: steps are [spec, request, status, '']
+            if self.args is None or any(s[1] is None for s in self.steps):
+                return None
+            return "|".join("%s %s %r" % (r["method"], r["url"], r["json"])
+                            for r in [s[1] for s in self.steps] + [self.args])
         if self.args is None or any(s[2] is None for s in self.steps):
             return None
         parts = [self.ctor.src if self.ctor else ""]
@@ -2674,6 +2684,555 @@ def weak_assertion(call, v1, v2):
 
 
 # ---------------------------------------------------------------------------
+# Routes (Flask and FastAPI): requests through the framework's test client
+# against a freshly imported application, setup requests first.
+# ---------------------------------------------------------------------------
+
+_SKIP_ROUTE_METHODS = {"HEAD", "OPTIONS"}
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class RouteSpec:
+    """What one URL rule accepts: methods, path params, query keys, body."""
+
+    def __init__(self, methods, template, framework):
+        self.methods = methods          # sorted, HEAD/OPTIONS left out
+        self.template = template        # '/tasks/<int:task_id>' or '/orders/{order_id}'
+        self.framework = framework
+        self.path_params = []           # [(name, type)]
+        self.query = []                 # [(name, type, required)]
+        self.json_facts = None          # Flask: FunctionFacts of the body's keys
+        self.json_var = None
+        self.model = None               # FastAPI: the pydantic body model
+        self.view_name = ""
+
+    def url(self, path_values, query):
+        if self.framework == "flask":
+            url = re.sub(r"<(?:[^:<>]+:)?(\w+)>", lambda m: urllib.parse.quote(str(path_values[m.group(1)])),
+                         self.template)
+        else:
+            url = re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: urllib.parse.quote(str(path_values[m.group(1)])),
+                         self.template)
+        if query:
+            url += "?" + urllib.parse.urlencode(sorted(query.items()))
+        return url
+
+
+def _view_node(func):
+    inner = inspect.unwrap(func)
+    code = getattr(inner, "__code__", None)
+    if code is None:
+        return None, None
+    tree = parse_file(code.co_filename)
+    node = find_def(tree, inner.__name__, code.co_firstlineno, code.co_firstlineno + 30) if tree else None
+    return inner, node
+
+
+def _flask_request_keys(node):
+    """Names bound to the JSON body (`data = request.get_json() or {}`) and
+    query keys (`request.args.get("k", type=int)`) of a Flask view."""
+    json_vars, query = set(), {}
+    if node is None:
+        return json_vars, []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Assign):
+            src = ast.dump(n.value)
+            if ("attr='get_json'" in src or "attr='json'" in src) and "id='request'" in src:
+                for t in n.targets:
+                    if isinstance(t, ast.Name):
+                        json_vars.add(t.id)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args:
+            recv = dotted(n.func.value)
+            if recv in ("request.args", "request.values") and n.func.attr in ("get", "getlist", "__getitem__"):
+                key = _literal(n.args[0])
+                if isinstance(key, str):
+                    tp = str
+                    for kw in n.keywords:
+                        if kw.arg == "type" and isinstance(kw.value, ast.Name):
+                            tp = {"int": int, "float": float}.get(kw.value.id, str)
+                    query.setdefault(key, (tp, False))
+        if isinstance(n, ast.Subscript) and dotted(n.value) in ("request.args", "request.values"):
+            sl = n.slice.value if isinstance(n.slice, ast.Index) else n.slice
+            key = _literal(sl)
+            if isinstance(key, str):
+                query[key] = (query.get(key, (str, True))[0], True)
+    return json_vars, [(k, tp, req) for k, (tp, req) in sorted(query.items())]
+
+
+_FLASK_CONVERTERS = {"IntegerConverter": int, "FloatConverter": float, "UUIDConverter": "uuid"}
+
+
+def flask_specs(app):
+    """[(view function, RouteSpec)] for every rule of a Flask app."""
+    out = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        view = app.view_functions.get(rule.endpoint)
+        if view is None or rule.endpoint == "static":
+            continue
+        methods = sorted(set(rule.methods or ["GET"]) - _SKIP_ROUTE_METHODS)
+        spec = RouteSpec(methods, rule.rule, "flask")
+        for name, conv in sorted(getattr(rule, "_converters", {}).items()):
+            spec.path_params.append((name, _FLASK_CONVERTERS.get(type(conv).__name__, str)))
+        inner, node = _view_node(view)
+        spec.view_name = getattr(inner, "__name__", rule.endpoint)
+        json_vars, spec.query = _flask_request_keys(node)
+        if json_vars and node is not None:
+            spec.json_facts = FunctionFacts(node, getattr(inner, "__globals__", {}), params=json_vars)
+            spec.json_var = sorted(json_vars)[0]
+        out.append((inner, spec))
+    return out
+
+
+def _is_depends(default):
+    return type(default).__name__ in ("Depends", "Security") or hasattr(default, "dependency")
+
+
+def fastapi_specs(app):
+    out = []
+    for route in app.routes:
+        endpoint = getattr(route, "endpoint", None)
+        methods = getattr(route, "methods", None)
+        path = getattr(route, "path", None)
+        if endpoint is None or not methods or path is None or type(route).__name__ != "APIRoute":
+            continue
+        spec = RouteSpec(sorted(set(methods) - _SKIP_ROUTE_METHODS), path, "fastapi")
+        inner, node = _view_node(endpoint)
+        spec.view_name = getattr(inner, "__name__", "")
+        path_names = set(re.findall(r"\{(\w+)", path))
+        try:
+            sig = inspect.signature(endpoint)
+            hints = type_hints(inner)
+        except (TypeError, ValueError):
+            continue
+        for p in sig.parameters.values():
+            ann = hints.get(p.name, p.annotation)
+            if _is_depends(p.default):
+                continue
+            if isinstance(ann, type) and ann.__module__.split(".")[0] in ("starlette", "fastapi"):
+                continue  # Request, Response, BackgroundTasks...
+            if p.name in path_names:
+                spec.path_params.append((p.name, ann if ann in (int, float, str) else str))
+            elif is_pydantic(ann):
+                spec.model = ann
+            else:
+                kind = type(p.default).__name__
+                if kind in ("Header", "Cookie", "Body", "Form", "File"):
+                    continue
+                base = ann
+                if typing.get_origin(ann) in _UNION_TYPES:
+                    non_none = [a for a in typing.get_args(ann) if a is not NoneType]
+                    base = non_none[0] if len(non_none) == 1 else str
+                if base not in (int, float, str, bool):
+                    base = str
+                required = p.default is p.empty or (kind == "Query" and repr(getattr(p.default, "default", None)) == "Ellipsis")
+                spec.query.append((p.name, base, required))
+        out.append((inner, spec))
+    return out
+
+
+def build_app(app_json):
+    ns = {}
+    exec(app_json["import"], ns)
+    app = eval(app_json["expr"], ns)
+    if app_json.get("framework") == "flask":
+        app.testing = True
+    return app
+
+
+class RouteExplorer(Explorer):
+    """A view function reached through HTTP requests. Each candidate runs on a
+    freshly imported application (as the generated conftest's `client` does),
+    after a few setup requests (POST/PUT routes) that create state."""
+
+    def prepare(self):
+        app_json = self.req.get("app")
+        if not app_json:
+            raise SkipTarget("a route target needs the application (`app` from find_app)")
+        self.app_json = app_json
+        self.framework = app_json.get("framework")
+        saved = forget_project_modules()
+        try:
+            status, app = GUARD.run(lambda: build_app(app_json), 60.0, False)
+            if status != "ok":
+                raise SkipTarget("cannot create the application (%s): %s" % (
+                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException) else status))
+            specs = flask_specs(app) if self.framework == "flask" else fastapi_specs(app)
+        finally:
+            restore_project_modules(saved)
+        target_file = os.path.abspath(self.t["file"])
+        self.targets = []
+        view = None
+        for inner, spec in specs:
+            code = getattr(inner, "__code__", None)
+            if code is None or os.path.abspath(code.co_filename) != target_file:
+                continue
+            if self.lo <= code.co_firstlineno <= self.hi:
+                self.targets.append(spec)
+                view = inner
+        if not self.targets:
+            raise SkipTarget("no URL rule of the application has %s as its view" % self.t["qualname"])
+        self.setups = [s for _, s in specs if set(s.methods) & {"POST", "PUT"}]
+        node = find_def(parse_file(self.t["file"]), view.__name__, self.lo, self.hi)
+        ns = getattr(view, "__globals__", {})
+        self.check_safety(node, ns)
+        self.setup_trace(view.__code__, node)
+        self.gen = Gen(self.rng, self.callsites, ns)
+        self.module_strs = self._module_strings(self.t["file"])
+        self.view_name = view.__name__
+        self.corpus = []
+        self.corpus_keys = set()
+
+    def _module_strings(self, path):
+        """String constants compared against in the view's module: likely
+        query values (`value.lower() in ("1", "true")`)."""
+        out = []
+        tree = parse_file(path)
+        for n in ast.walk(tree) if tree else []:
+            if isinstance(n, ast.Compare):
+                for side in [n.left] + list(n.comparators):
+                    for v in _consts_of(side):
+                        if isinstance(v, str) and v not in out and len(out) < 30:
+                            out.append(v)
+        return out
+
+    # -- requests ----------------------------------------------------------------
+
+    def _value(self, tp, name, base):
+        gen, rng = self.gen, self.rng
+        ints = [x for x in gen.harvest if type(x) is int]
+        strs = [x for x in gen.harvest if type(x) is str]
+        if tp is int:
+            if base:
+                return ints[0] if ints else 1
+            if ints and rng.random() < 0.6:
+                return ints[rng.randrange(len(ints))]
+            return rng.choice([1, 2, 3, 0, -1, 999])
+        if tp is float:
+            return 1.0 if base else rng.choice([1.0, 0.0, -1.0, 2.5, 100.0])
+        if tp is bool:
+            return True if base else rng.choice([True, False])
+        if tp == "uuid":
+            return "00000000-0000-0000-0000-000000000001"
+        pool = gen._hinted(name) + self.module_strs + ["abc", "", "1", "0"]
+        if base:
+            return strs[0] if strs and name and "id" in name.lower() else pool[0]
+        if strs and rng.random() < 0.3:
+            return strs[rng.randrange(len(strs))]
+        return pool[rng.randrange(len(pool))]
+
+    def _body(self, spec, base):
+        """The JSON body: a pydantic model's fields, or the keys the view reads."""
+        rng, gen = self.rng, self.gen
+        if spec.model is not None:
+            ref = class_ref(spec.model) or (spec.model.__name__, None)
+            ctor_spec = gen.ctor_spec(spec.model)
+            if ctor_spec is None:
+                return {}
+            val = gen._ctor_from(spec.model, ref, ctor_spec, 0, "base" if base else "random",
+                                 rng=None if base else rng)
+            try:
+                inst = val.build() if val is not None else None
+            except Exception:
+                inst = None
+            if inst is None:
+                return {}
+            if hasattr(inst, "model_dump"):
+                return inst.model_dump(mode="json", exclude_unset=True)
+            return json.loads(inst.json(exclude_unset=True))
+        facts = spec.json_facts
+        if facts is None:
+            return None
+        keys = sorted(facts.keys.get(spec.json_var, {}).items())
+        body = {}
+        for k, (required, hint) in keys:
+            vals = gen._key_values(k, hint, facts)
+            if base:
+                body[k] = vals[0]
+                continue
+            if rng.random() < (0.1 if required else 0.2):
+                continue
+            ints = [x for x in gen.harvest if type(x) is int]
+            if ints and hint and hint[0] == "num" and rng.random() < 0.6:
+                body[k] = ints[rng.randrange(len(ints))]
+            else:
+                body[k] = vals[rng.randrange(len(vals))]
+        return body
+
+    def draw(self, spec, base=False):
+        rng = self.rng
+        method = spec.methods[0] if base else spec.methods[rng.randrange(len(spec.methods))]
+        path = {name: self._value(tp, name, base) for name, tp in spec.path_params}
+        query = {}
+        for name, tp, required in spec.query:
+            if required or (not base and rng.random() < 0.6):
+                query[name] = self._value(tp, name, base)
+        body = self._body(spec, base) if method in _BODY_METHODS else None
+        return {"method": method, "url": spec.url(path, query), "json": body}
+
+    def plans(self):
+        for spec in self.targets:
+            yield Plan(self.draw(spec, base=True), None, [])
+            for setup in self.setups:
+                yield Plan(None, None, [[setup, None, None, ""]])
+        rng = self.rng
+        while True:
+            if self.corpus and rng.random() < 0.6:
+                steps = [list(s) for s in self.corpus[rng.randrange(len(self.corpus))]]
+                if rng.random() < 0.7 and len(steps) < 6:
+                    steps.append([self.setups[rng.randrange(len(self.setups))], None, None, ""])
+            else:
+                steps = [[self.setups[rng.randrange(len(self.setups))], None, None, ""]
+                         for _ in range(rng.choice([0, 1, 1, 2]) if self.setups else 0)]
+            yield Plan(None, None, steps)
+
+    # -- running -----------------------------------------------------------------
+
+    def _send(self, client, req):
+        method = req["method"].lower()
+        kwargs = {"json": req["json"]} if req["json"] is not None else {}
+        resp = getattr(client, method)(req["url"], **kwargs)
+        if self.framework == "flask":
+            data = resp.get_json(silent=True) if resp.is_json else None
+        else:
+            ctype = resp.headers.get("content-type", "")
+            try:
+                data = resp.json() if "json" in ctype else None
+            except ValueError:
+                data = None
+        return resp.status_code, data
+
+    def run(self, plan):
+        saved = forget_project_modules()
+        closing = None
+        clean = False
+        try:
+            app = build_app(self.app_json)
+            if self.framework == "flask":
+                client = app.test_client()
+            else:
+                from fastapi.testclient import TestClient
+                closing = TestClient(app)
+                client = closing.__enter__()
+            gen = self.gen
+            gen.harvest = []
+            done = []
+            for spec, req, _, _ in plan.steps:
+                if req is None:
+                    req = self.draw(spec)
+                try:
+                    status, data = self._send(client, req)
+                except Exception:
+                    continue
+                if status >= 400:
+                    continue
+                harvest_scalars(data, gen.harvest)
+                done.append([spec, req, status, ""])
+            if done and len(done) == len(plan.steps):
+                key = "|".join("%s %s %r" % (s[1]["method"], s[1]["url"], s[1]["json"]) for s in done)
+                if key not in self.corpus_keys and len(self.corpus) < 300:
+                    self.corpus_keys.add(key)
+                    self.corpus.append([list(s) for s in done])
+            plan.steps = done
+            if plan.args is None:
+                spec = self.targets[self.rng.randrange(len(self.targets))]
+                plan.args = self.draw(spec)
+            value = exc = None
+            with TRACER:
+                try:
+                    value = self._send(client, plan.args)
+                except Exception as e:
+                    exc = e
+            out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
+            out.traced()
+            clean = True
+            return out
+        finally:
+            # After a timeout the handler may still spin in a worker thread:
+            # closing the client would wait for it forever, so it is left.
+            if closing is not None and clean:
+                try:
+                    closing.__exit__(None, None, None)
+                except Exception:
+                    pass
+            restore_project_modules(saved)
+
+    # -- rendering ---------------------------------------------------------------
+
+    def outcome_sig(self, out):
+        if out.kind == "raise":
+            return ("raise", type(out.exc), str(out.exc))
+        return ("return", out.value[0], literal_src(out.value[1]) if out.value[1] is not None else None)
+
+    def request_src(self, req):
+        args = [repr(req["url"])]
+        if req["json"] is not None:
+            args.append("json=%s" % literal_src(req["json"]))
+        return "client.%s(%s)" % (req["method"].lower(), ", ".join(args))
+
+    def render(self, plan, out, again, used):
+        body = []
+        imports = set()
+        for _, req, status, _ in plan.steps:
+            body.append("assert %s.status_code == %d" % (self.request_src(req), status))
+        call = self.request_src(plan.args)
+        if out.kind == "raise":
+            lines, imps = self.exception_block(out, again, call)
+            imports |= imps
+            body += lines
+            words = "raises_" + snake(type(out.exc).__name__)
+        else:
+            status, data = out.value
+            body.append("response = %s" % call)
+            body.append("assert response.status_code == %d" % status)
+            if data is not None and again.value[1] == data:
+                src = literal_src(data)
+                if len(src) <= 1500:
+                    getter = "response.get_json()" if self.framework == "flask" else "response.json()"
+                    body.append("assert %s == %s" % (getter, src))
+            words = "returns_%d" % status
+        cond = trim_words(self.decisions.last(out.order))
+        base = "test_%s_%s" % (self.view_name.strip("_") or "view", words)
+        if cond:
+            base += "_when_" + cond
+        name = unique_name(base, used)
+        src = "def %s(client):\n%s\n" % (name, "\n".join("    " + ln for ln in body))
+        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": ["client"]}
+
+
+# ---------------------------------------------------------------------------
+# find_app and the generated conftest
+# ---------------------------------------------------------------------------
+
+_FACTORY_NAMES = ("create_app", "make_app", "build_app", "app_factory", "get_app", "create_application",
+                  "application_factory", "init_app")
+
+
+def handle_find_app(req):
+    fw = req.get("framework")
+    modules = list(req.get("modules") or [])
+    if fw not in ("flask", "fastapi"):
+        return {"status": "skipped", "reason": "unknown framework %r" % fw}
+    cls_name = "Flask" if fw == "flask" else "FastAPI"
+    status, mod = GUARD.run(lambda: __import__(fw), 30.0, False)
+    if status != "ok":
+        return {"status": "skipped", "reason": "%s is not importable in the project's interpreter" % fw}
+    app_cls = getattr(mod, cls_name)
+    saved = forget_project_modules()
+    errors = []
+    found = None
+    try:
+        factories = []
+        for m in modules:
+            status, module = GUARD.run(lambda: __import__(m) and sys.modules[m], 30.0, False)
+            if status != "ok":
+                errors.append("%s: %s" % (m, last_line(module) if isinstance(module, BaseException) else status))
+                continue
+            for name, obj in sorted(vars(module).items()):
+                if isinstance(obj, app_cls) and found is None:
+                    found = {"framework": fw, "import": "from %s import %s" % (m, name), "expr": name}
+                elif inspect.isfunction(obj) and obj.__module__ == m:
+                    ret = type_hints(obj).get("return")
+                    if ret is app_cls or name in _FACTORY_NAMES:
+                        factories.append((m, name, obj))
+        if found is None:
+            for m, name, fn in factories:
+                try:
+                    nparams = len([p for p in inspect.signature(fn).parameters.values()
+                                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)])
+                except (TypeError, ValueError):
+                    continue
+                exprs = ["%s()" % name]
+                if fw == "flask" and nparams >= 1:
+                    exprs.insert(0, "%s({'TESTING': True})" % name)
+                for expr in exprs:
+                    ns = {name: fn}
+                    status, app = GUARD.run(lambda: eval(expr, ns), 30.0, False)
+                    if status == "ok" and isinstance(app, app_cls):
+                        found = {"framework": fw, "import": "from %s import %s" % (m, name), "expr": expr}
+                        break
+                if found:
+                    break
+    finally:
+        restore_project_modules(saved)
+    if found is None:
+        why = "no %s instance or factory in %s" % (cls_name, ", ".join(modules) or "any module")
+        if errors:
+            why += " (import errors: %s)" % "; ".join(errors)
+        return {"status": "skipped", "reason": why}
+    return {"status": "ok", "app": found, "conftest": conftest_source(found)}
+
+
+_CONFTEST = '''"""The `client` fixture of the generated route tests: the real application,
+imported afresh for each test (the project's modules are put aside before
+and restored after), so module-level state never leaks between tests."""
+
+import os
+import sys
+
+import pytest
+
+# This file is <python root>/tests/generated/conftest.py.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_NOT_PROJECT = {"site-packages", "dist-packages", "node_modules", "__pycache__", "venv", "env"}
+
+
+def _is_project_module(module):
+    path = getattr(module, "__file__", None)
+    if not path:
+        paths = list(getattr(module, "__path__", None) or [])
+        path = paths[0] if paths else None
+    if not path:
+        return False
+    path = os.path.abspath(path)
+    if not path.startswith(_ROOT + os.sep):
+        return False
+    parts = os.path.relpath(path, _ROOT).split(os.sep)
+    if any(p in _NOT_PROJECT or p.startswith(".") for p in parts[:-1]):
+        return False
+    base = parts[-1]
+    return not (base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py"))
+
+
+def _put_aside():
+    saved = {n: m for n, m in list(sys.modules.items()) if m is not None and _is_project_module(m)}
+    for name in saved:
+        del sys.modules[name]
+    return saved
+
+
+def _restore(saved):
+    for name, module in list(sys.modules.items()):
+        if module is not None and _is_project_module(module):
+            del sys.modules[name]
+    sys.modules.update(saved)
+
+
+@pytest.fixture
+def client():
+    saved = _put_aside()
+    try:
+%(body)s
+    finally:
+        _restore(saved)
+'''
+
+
+def conftest_source(app):
+    if app["framework"] == "flask":
+        body = ["%s" % app["import"],
+                "app = %s" % app["expr"],
+                "app.testing = True",
+                "yield app.test_client()"]
+    else:
+        body = ["from fastapi.testclient import TestClient",
+                "",
+                "%s" % app["import"],
+                "with TestClient(%s) as test_client:" % app["expr"],
+                "    yield test_client"]
+    return _CONFTEST % {"body": "\n".join(("        " + ln) if ln else "" for ln in body)}
+
+
+# ---------------------------------------------------------------------------
 # Requests
 # ---------------------------------------------------------------------------
 
@@ -2749,15 +3308,6 @@ def main(argv=None):
         send(resp)
     _PROTO_OUT.flush()
     os._exit(0)
-
-
-def handle_find_app(req):
-    return {"status": "skipped", "reason": "not implemented yet"}
-
-
-class RouteExplorer(Explorer):
-    def prepare(self):
-        raise SkipTarget("routes not implemented yet")
 
 
 if __name__ == "__main__":
