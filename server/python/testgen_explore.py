@@ -1106,6 +1106,7 @@ class Gen:
         self.callsites = callsites
         self.namespace = namespace
         self.harvest = []          # scalars seen in earlier setup calls/responses
+        self.default_facts = None  # the target's facts, for nested values
         self._pool_cache = {}
         self._ctor_cache = {}
 
@@ -1121,7 +1122,11 @@ class Gen:
 
     def prim_pool(self, tp, facts=None, name=None):
         pc = list(facts.param_consts.get(name, [])) if facts and name else []
-        gc = list(facts.consts) if facts else []
+        # Nested values (fields of an argument's class) use the target's
+        # constants too: `COUPONS.get(data.coupon)` wants a coupon field.
+        gc = list((facts or self.default_facts).consts) if (facts or self.default_facts) else []
+        if facts is None and self.default_facts is not None:
+            gc = [v for vals in sorted(self.default_facts.param_consts.values(), key=repr) for v in vals] + gc
         if tp is bool:
             return [Lit(True), Lit(False)]
         if tp is NoneType:
@@ -1755,17 +1760,17 @@ def obj_src(v, depth=0):
     """(source, imports) that evaluates back to a value equal to v, or None."""
     if depth > 6:
         return None
+    if isinstance(v, enum.Enum):  # before str/int: `class Status(str, Enum)`
+        ref = class_ref(type(v))
+        if not ref:
+            return None
+        return "%s.%s" % (ref[0], v.name), set([ref[1]] if ref[1] else [])
     if v is None or isinstance(v, (bool, int)):
         return repr(v), set()
     if isinstance(v, float):
         return (repr(v), set()) if math.isfinite(v) else None
     if isinstance(v, (str, bytes)):
         return (repr(v), set()) if len(v) <= 2000 else None
-    if isinstance(v, enum.Enum):
-        ref = class_ref(type(v))
-        if not ref:
-            return None
-        return "%s.%s" % (ref[0], v.name), set([ref[1]] if ref[1] else [])
     t = type(v)
     if t in (list, tuple, set, frozenset):
         if len(v) > 50:
@@ -2093,7 +2098,7 @@ def outcome_words(out, how=""):
 
 
 def unique_name(base, used):
-    base = re.sub(r"_+", "_", base)[:110].rstrip("_")
+    base = re.sub(r"_+", "_", base.lower())[:110].rstrip("_")
     name = base
     n = 2
     while name in used:
@@ -2178,6 +2183,9 @@ class Explorer:
         self.hi = int(self.t.get("end_line") or 10 ** 9)
         self.started = time.monotonic()
         self.calls = 0
+        # Calls without new coverage after which the search gives up (None:
+        # only max_calls); routes set one, each of their calls is costly.
+        self.plateau = None
 
     # -- to provide -----------------------------------------------------------
     def prepare(self):
@@ -2239,9 +2247,12 @@ class Explorer:
         kept = []
         completed = timeouts = 0
         unsafe = None
+        last_keep = 0
         for plan in self.plans():
             if self.calls >= self.max_calls:
                 break
+            if self.plateau and self.calls - last_keep >= self.plateau:
+                break  # a count, not a time: the same seed stops at the same call
             if time.monotonic() - self.started > self.budget * 0.75:
                 break
             if self.full(cum_lines, cum_arcs):
@@ -2271,6 +2282,7 @@ class Explorer:
                 cum_lines |= out.lines & self.total
                 cum_arcs |= out.arcs
                 kept.append((plan, out))
+                last_keep = self.calls
         if completed == 0 and timeouts:
             raise SkipTarget("every call ran longer than %g s (infinite loop?)" % self.call_timeout)
         if not kept and unsafe:
@@ -2416,6 +2428,7 @@ class CallableExplorer(Explorer):
         self.setup_trace(code, node)
         self.gen = Gen(self.rng, self.callsites, ns)
         facts = FunctionFacts(node, ns)
+        self.gen.default_facts = facts
         drop = self.kind in ("instance", "class", "init", "property")
         self.callee = Callee(func, self.gen, facts, drop_first=drop)
         if self.kind == "property":
@@ -2787,13 +2800,26 @@ def _is_depends(default):
     return type(default).__name__ in ("Depends", "Security") or hasattr(default, "dependency")
 
 
+def _fastapi_routes(routes):
+    """(path, methods, endpoint) of every API route. Older FastAPI copies
+    included routers' routes into app.routes; newer versions keep
+    `_IncludedRouter`s that expose `effective_route_contexts()`."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            for ctx in contexts():
+                original = getattr(ctx, "original_route", None)
+                if type(original).__name__ == "APIRoute":
+                    yield ctx.path, getattr(original, "methods", None), ctx.endpoint or original.endpoint
+            continue
+        if type(route).__name__ == "APIRoute":
+            yield route.path, getattr(route, "methods", None), route.endpoint
+
+
 def fastapi_specs(app):
     out = []
-    for route in app.routes:
-        endpoint = getattr(route, "endpoint", None)
-        methods = getattr(route, "methods", None)
-        path = getattr(route, "path", None)
-        if endpoint is None or not methods or path is None or type(route).__name__ != "APIRoute":
+    for path, methods, endpoint in _fastapi_routes(app.routes):
+        if endpoint is None or not methods or path is None:
             continue
         spec = RouteSpec(sorted(set(methods) - _SKIP_ROUTE_METHODS), path, "fastapi")
         inner, node = _view_node(endpoint)
@@ -2879,6 +2905,7 @@ class RouteExplorer(Explorer):
         self.gen = Gen(self.rng, self.callsites, ns)
         self.module_strs = self._module_strings(self.t["file"])
         self.view_name = view.__name__
+        self.plateau = 120
         self.corpus = []
         self.corpus_keys = set()
 
@@ -3242,6 +3269,7 @@ CALLSITES = None
 
 def handle_explore(req):
     started = time.monotonic()
+    _EVAL_NS_CACHE.clear()  # the project's modules are imported afresh
     kind = req.get("target", {}).get("kind")
     try:
         if kind == "route":
