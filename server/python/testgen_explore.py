@@ -1309,11 +1309,13 @@ class Gen:
             out += self.ctor_callsites(cls, ref)
             spec = self.ctor_spec(cls)
             if spec is not None:
-                tries = [self._ctor_from(cls, ref, spec, depth, mode) for mode in ("base", 0, 1, 2, 3, 4, 5)]
-                for val in tries:
+                # the base instance, then one field at a time through its pool
+                modes = ["base"] + [(i, j) for j in (1, 2, 3) for i in range(len(spec))]
+                for mode in modes[:24]:
+                    val = self._ctor_from(cls, ref, spec, depth, mode)
                     if val is not None and self._constructs(val):
                         out.append(val)
-        out = _dedup(out, limit=8)
+        out = _dedup(out, limit=12)
         self._pool_cache[key] = out
         return out
 
@@ -1347,8 +1349,8 @@ class Gen:
         return spec
 
     def _ctor_from(self, cls, ref, spec, depth, mode, rng=None):
-        """One constructor call: 'base' takes each field's first value, an int
-        varies that many fields, 'random' draws every field. Pydantic
+        """One constructor call: 'base' takes each field's first value,
+        (field, j) takes value j for that field, `rng` draws every field. Pydantic
         validation errors are repaired by moving the failing fields on."""
         pools = []
         for name, ann, required, _ in spec:
@@ -1372,10 +1374,11 @@ class Gen:
             idx = [0] * len(pools)
         else:
             idx = [0] * len(pools)
-            if isinstance(mode, int):
-                for i in range(len(pools)):
-                    if (i + mode) % 3 == 0 and len(pools[i]) > 1:
-                        idx[i] = min(len(pools[i]) - 1, 1 + mode // 3)
+            if isinstance(mode, tuple):
+                field, j = mode
+                if j >= len(pools[field]):
+                    return None
+                idx[field] = j
         for _ in range(12):
             val = self._make_ctor(cls, ref, spec, pools, idx)
             if not is_pydantic(cls):
