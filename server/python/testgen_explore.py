@@ -2563,6 +2563,12 @@ class CallableExplorer(Explorer):
 
     # -- running -----------------------------------------------------------------
 
+    def _remember(self, ctor, steps):
+        key = ctor.src + "|" + "|".join("%s(%s)" % (s[0], s[1].render(s[2])) for s in steps)
+        if key not in self.corpus_keys and len(self.corpus) < 300:
+            self.corpus_keys.add(key)
+            self.corpus.append((ctor, [list(s) for s in steps]))
+
     def _target_callable(self, inst):
         if self.kind == "function":
             return getattr(self.module, self.name) if not isinstance(self.raw, types.FunctionType) else self.raw
@@ -2596,10 +2602,7 @@ class CallableExplorer(Explorer):
                 harvest_scalars(res, gen.harvest)
                 done.append([name, callee, args, how])
             if done and len(done) == len(plan.steps):
-                key = plan.ctor.src + "|" + "|".join("%s(%s)" % (s[0], s[1].render(s[2])) for s in done)
-                if key not in self.corpus_keys and len(self.corpus) < 300:
-                    self.corpus_keys.add(key)
-                    self.corpus.append((plan.ctor, [list(s) for s in done]))
+                self._remember(plan.ctor, done)
             plan.steps = done
             if plan.args is None:
                 plan.args = self.callee.random_args()
@@ -2620,7 +2623,12 @@ class CallableExplorer(Explorer):
                 exc = e
         out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
         plan.how = how
-        return out.traced()
+        out.traced()
+        if exc is None and self.kind == "instance" and any(n == self.name for n, _, _ in self.setups):
+            # The target is a mutator too: its successful call is a setup
+            # sequence to extend (complete a task, then complete it again).
+            self._remember(plan.ctor, plan.steps + [[self.name, self.callee, plan.args, how]])
+        return out
 
     # -- rendering ---------------------------------------------------------------
 
