@@ -33,6 +33,7 @@ import random
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -793,7 +794,8 @@ def class_ref(cls):
     if not mod_name or not qual or "<locals>" in qual:
         return None
     if mod_name == "builtins":
-        return (qual, None)
+        import builtins
+        return (qual, None) if getattr(builtins, qual, None) is cls else None
     mod = sys.modules.get(mod_name)
     if mod is None:
         return None
@@ -807,6 +809,14 @@ def class_ref(cls):
     top = qual.split(".")[0]
     if mod_name == "__main__":
         return None
+    # The public name when a package re-exports it: `from flask import
+    # Flask`, not `from flask.app import Flask`.
+    parts = mod_name.split(".")
+    for i in range(1, len(parts)):
+        pkg = sys.modules.get(".".join(parts[:i]))
+        if pkg is not None and getattr(pkg, top, None) is getattr(mod, top, None):
+            mod_name = ".".join(parts[:i])
+            break
     return (qual, "from %s import %s" % (mod_name, top))
 
 
@@ -1773,7 +1783,7 @@ def obj_src(v, depth=0):
     if isinstance(v, float):
         return (repr(v), set()) if math.isfinite(v) else None
     if isinstance(v, (str, bytes)):
-        return (repr(v), set()) if len(v) <= 2000 else None
+        return (repr(v), set()) if len(v) <= 2000 and not machine_specific(v) else None
     t = type(v)
     if t in (list, tuple, set, frozenset):
         if len(v) > 50:
@@ -1828,6 +1838,16 @@ def obj_src(v, depth=0):
     return "%s(%s)" % (ref[0], ", ".join(parts)), imps
 
 
+def machine_specific(v):
+    """Whether a value names this machine's paths (the project root, the
+    temp cwd, the home directory): never asserted, the tests would break
+    in a copy of the project or on another machine."""
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    places = [ROOT, os.getcwd(), os.path.expanduser("~"), tempfile.gettempdir()]
+    return any(p and len(p) > 1 and p in v for p in places)
+
+
 def verified_src(v):
     """obj_src, checked by evaluating it: it must give back an equal value of
     the same type (so `1 == 1.0` or a misleading repr can never slip in)."""
@@ -1867,14 +1887,18 @@ def assertion_lines(call, value):
     lines = ["result = %s" % call]
     imps = set()
     ref = class_ref(type(value))
-    if ref and not inspect.isclass(value):
+    if callable(value) and (inspect.isroutine(value) or inspect.isclass(value)):
+        lines.append("assert callable(result)")
+    elif ref and not inspect.isclass(value):
         lines.append("assert isinstance(result, %s)" % ref[0])
         if ref[1]:
             imps.add(ref[1])
     else:
         lines.append("assert result is not None")
     try:
-        attrs = vars(value)
+        # Attributes only of the project's own classes: a framework object's
+        # internals are not what the test is about.
+        attrs = vars(value) if is_project_file(getattr(sys.modules.get(type(value).__module__), "__file__", None)) else {}
     except TypeError:
         attrs = {}
     n = 0
@@ -2302,7 +2326,7 @@ class Explorer:
             if (again.lines & self.total) != (out.lines & self.total):
                 continue
             rendered = self.render(plan, out, again, used)
-            if rendered is None:
+            if rendered is None or not self.self_check(rendered):
                 continue
             new = sorted((out.lines & self.total) - reached)
             reached |= out.lines & self.total
@@ -2315,6 +2339,30 @@ class Explorer:
             "lines": {"total": sorted(self.total), "reached": sorted(reached)},
             "tests": tests,
         }
+
+    def self_check(self, test):
+        """Runs the rendered test once, as written (its imports, its source):
+        a test that fails here is dropped rather than handed over broken."""
+        ns = {"__name__": "testgen_self_check"}
+        for line in test["imports"]:
+            try:
+                exec(line, ns)
+            except ImportError:
+                if line == "import pytest":
+                    return True  # no pytest here to check with: keep it
+                return False
+            except Exception:
+                return False
+        try:
+            exec(compile(test["source"], "<generated test>", "exec"), ns)
+        except SyntaxError:
+            return False
+        return self.run_test(ns[test["name"]])
+
+    def run_test(self, fn):
+        status, _ = GUARD.run(fn, self.call_timeout * 2, not self.allow_unsafe)
+        self.calls += 1
+        return status == "ok"
 
     def outcome_sig(self, out):
         """What a test asserts about an outcome, to compare two runs."""
@@ -3100,6 +3148,30 @@ class RouteExplorer(Explorer):
         if out.kind == "raise":
             return ("raise", type(out.exc), str(out.exc))
         return ("return", out.value[0], literal_src(out.value[1]) if out.value[1] is not None else None)
+
+    def run_test(self, fn):
+        """A route test gets a `client` built as the conftest builds it."""
+        def body():
+            saved = forget_project_modules()
+            closing = None
+            clean = False
+            try:
+                app = build_app(self.app_json)
+                if self.framework == "flask":
+                    client = app.test_client()
+                else:
+                    from fastapi.testclient import TestClient
+                    closing = TestClient(app)
+                    client = closing.__enter__()
+                fn(client)
+                clean = True
+            finally:
+                if closing is not None and clean:
+                    closing.__exit__(None, None, None)
+                restore_project_modules(saved)
+        status, _ = GUARD.run(body, self.call_timeout * 2, not self.allow_unsafe)
+        self.calls += 1
+        return status == "ok"
 
     def request_src(self, req):
         args = [repr(req["url"])]
