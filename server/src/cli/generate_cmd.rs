@@ -132,8 +132,20 @@ fn summary(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     for s in &r.skipped {
         writeln!(w, "skipped {}: {}", s.target, s.reason)?;
     }
-    for d in &r.dropped {
+    // Proposals that add nothing are normal in a search: a count, not a list.
+    let (useless, failing): (Vec<_>, Vec<_>) = r
+        .dropped
+        .iter()
+        .partition(|d| d.reason == generate::NO_NEW_COVERAGE);
+    for d in failing {
         writeln!(w, "dropped {}::{}: {}", d.file, d.test, d.reason)?;
+    }
+    if !useless.is_empty() {
+        writeln!(
+            w,
+            "{} proposed tests were not written: they reach nothing the suite misses",
+            useless.len()
+        )?;
     }
     let after = r
         .coverage_after

@@ -26,6 +26,9 @@ use output::{FileEdit, Manifest, ManifestEntry, TestModule};
 pub use targets::{Filter, NotTargeted, Target};
 pub use validate::Dropped;
 
+/// Why a proposed test that reaches nothing new is not written.
+pub const NO_NEW_COVERAGE: &str = "adds no coverage the suite lacks";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -196,7 +199,7 @@ pub async fn plan(
                         dropped.push(Dropped {
                             file: file.clone(),
                             test: t.name.clone(),
-                            reason: "adds no coverage the suite lacks".into(),
+                            reason: NO_NEW_COVERAGE.into(),
                         });
                     }
                     for t in keep {
