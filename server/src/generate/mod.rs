@@ -79,23 +79,42 @@ pub enum GenerateError {
     },
 }
 
+/// Coverage of the project's own code: test files (the user's and the
+/// generated ones) are measured by `--cov=<python root>` but left out here,
+/// so that writing tests cannot raise the figure by covering themselves.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
-    /// Lines only, as coverage.py reports without branches.
+    /// Line coverage of the non-test files, percent.
     pub line_percent: f64,
-    /// Lines and branches, as `coverage report`'s TOTAL with --cov-branch.
-    pub percent: f64,
+    /// Statements and missing statements of the non-test files.
     pub statements: u32,
     pub missing: u32,
+    /// `coverage report`'s TOTAL over everything measured (lines and
+    /// branches, test files included), for comparison with coverage.py.
+    pub report_percent: f64,
 }
 
 impl Coverage {
-    fn of(g: &gaps::GapReport) -> Coverage {
+    fn of(report: &cobertura::CoverageReport, g: &gaps::GapReport) -> Coverage {
+        let (mut statements, mut missing) = (0u32, 0u32);
+        for f in &report.files {
+            if crate::workspace::is_test_file(&f.path) || targets::is_generated(&f.path) {
+                continue;
+            }
+            statements += f.lines.len() as u32;
+            missing += f.missing_lines().count() as u32;
+        }
+        let line_percent = if statements == 0 {
+            100.0
+        } else {
+            let p = 100.0 * f64::from(statements - missing) / f64::from(statements);
+            (p * 100.0).round() / 100.0
+        };
         Coverage {
-            line_percent: g.line_coverage,
-            percent: g.overall_coverage,
-            statements: g.total_statements,
-            missing: g.missing_statements,
+            line_percent,
+            statements,
+            missing,
+            report_percent: g.overall_coverage,
         }
     }
 }
@@ -151,7 +170,7 @@ pub async fn plan(
     let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
     python::check(&interp.path).await?;
     let index = Index::build(project);
-    let before = baseline(project, &index, req, cancel).await?;
+    let (coverage_before, before) = baseline(project, &index, req, cancel).await?;
 
     let roots = targets::import_roots(project);
     let (chosen, mut skipped) = targets::choose(project, &index, &before, &req.filter, &roots);
@@ -305,7 +324,7 @@ pub async fn plan(
             seed: req.settings.seed,
             python: interp.path,
             duration_s: started.elapsed().as_secs_f64(),
-            coverage_before: Coverage::of(&before),
+            coverage_before,
             coverage_after: None,
             targets: target_ids,
             files,
@@ -351,7 +370,7 @@ pub async fn run(
         report.coverage_after = baseline(project, &index, &measure, cancel)
             .await
             .ok()
-            .map(|g| Coverage::of(&g));
+            .map(|(c, _)| c);
     } else {
         report.coverage_after = Some(report.coverage_before.clone());
     }
@@ -365,7 +384,7 @@ async fn baseline(
     index: &Index,
     req: &Request,
     cancel: &CancellationToken,
-) -> Result<gaps::GapReport, GenerateError> {
+) -> Result<(Coverage, gaps::GapReport), GenerateError> {
     let xml = match (req.baseline, crate::coverage::fresh_report(&project.root)) {
         (Baseline::Existing, Some(xml)) => xml,
         _ => {
@@ -391,7 +410,8 @@ async fn baseline(
     };
     let report =
         cobertura::read(&xml, &project.root).map_err(|e| GenerateError::Coverage(e.to_string()))?;
-    Ok(gaps::analyze(&report, |p| index.file(p), 90.0))
+    let gaps = gaps::analyze(&report, |p| index.file(p), 90.0);
+    Ok((Coverage::of(&report, &gaps), gaps))
 }
 
 /// Keeps the tests that reach a line the suite misses, greedily: a test
