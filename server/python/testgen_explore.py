@@ -2987,7 +2987,7 @@ class RouteExplorer(Explorer):
         self.gen = Gen(self.rng, self.callsites, ns)
         self.module_strs = self._module_strings(self.t["file"])
         self.view_name = view.__name__
-        self.plateau = 120
+        self.plateau = 80
         self.corpus = []
         self.corpus_keys = set()
 
