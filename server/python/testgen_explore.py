@@ -2123,6 +2123,8 @@ class Decisions:
 def outcome_words(out, how=""):
     if out.kind == "raise":
         return "raises_" + snake(type(out.exc).__name__)
+    if how in ("setter", "deleter"):
+        return "sets_value" if how == "setter" else "deletes_value"
     v = out.value
     if how in ("list", "asynclist"):
         return "yields_nothing" if not v else "yields_%d_items" % len(v) if len(v) > 1 else "yields_one_item"
@@ -2176,6 +2178,10 @@ def is_mutator(node):
             if isinstance(root, ast.Name) and root.id == "self":
                 return True
     return False
+
+
+_NEEDS_INSTANCE = ("instance", "property", "setter", "deleter")
+_UNREADABLE = object()
 
 
 class Plan:
@@ -2475,7 +2481,14 @@ class CallableExplorer(Explorer):
         elif isinstance(raw, classmethod):
             self.kind, func = "class", raw.__func__
         elif isinstance(raw, property):
+            # The accessor whose source is the target's lines: a setter or
+            # deleter is a separate def with the same name.
             self.kind, func = "property", raw.fget
+            for kind, acc in (("property", raw.fget), ("setter", raw.fset), ("deleter", raw.fdel)):
+                code = getattr(inspect.unwrap(acc), "__code__", None) if acc is not None else None
+                if code is not None and self.lo <= code.co_firstlineno <= self.hi:
+                    self.kind, func = kind, acc
+                    break
         elif isinstance(raw, functools.cached_property):
             self.kind, func = "property", raw.func
         else:
@@ -2496,9 +2509,9 @@ class CallableExplorer(Explorer):
         self.gen = Gen(self.rng, self.callsites, ns)
         facts = FunctionFacts(node, ns)
         self.gen.default_facts = facts
-        drop = self.kind in ("instance", "class", "init", "property")
+        drop = self.kind in ("instance", "class", "init") or self.kind in _NEEDS_INSTANCE
         self.callee = Callee(func, self.gen, facts, drop_first=drop)
-        if self.kind == "property":
+        if self.kind in ("property", "deleter"):
             self.callee.params = []
         self.ref = class_ref(self.cls) if self.cls is not None else None
         if self.cls is not None and self.ref is None:
@@ -2507,7 +2520,7 @@ class CallableExplorer(Explorer):
         self.setups = []
         self.corpus = []
         self.corpus_keys = set()
-        if self.kind in ("instance", "property"):
+        if self.kind in _NEEDS_INSTANCE:
             self.ctors = self.gen.class_pool(self.cls, 0)
             if not self.ctors:
                 raise SkipTarget("cannot construct %s: %s" % (self.cls.__name__, self._ctor_error()))
@@ -2647,7 +2660,7 @@ class CallableExplorer(Explorer):
         gen.harvest = []
         inst = None
         try:
-            if self.kind in ("instance", "property"):
+            if self.kind in _NEEDS_INSTANCE:
                 inst = plan.ctor.build()
             done = []
             for name, callee, args, _ in plan.steps:
@@ -2681,6 +2694,10 @@ class CallableExplorer(Explorer):
             try:
                 if self.kind == "property":
                     value = getattr(inst, self.name)
+                elif self.kind == "setter":
+                    setattr(inst, self.name, *a)
+                elif self.kind == "deleter":
+                    delattr(inst, self.name)
                 else:
                     value, how = finish_call(self._target_callable(inst)(*a, **k))
             except _Discard:
@@ -2690,6 +2707,12 @@ class CallableExplorer(Explorer):
         out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
         plan.how = how
         out.traced()
+        if self.kind == "setter" and exc is None:
+            # What the test can check after the assignment: the value read back.
+            try:
+                out.value = getattr(inst, self.name)
+            except Exception:
+                out.value = _UNREADABLE
         if exc is None and self.kind == "instance" and any(n == self.name for n, _, _ in self.setups):
             # The target is a mutator too: its successful call is a setup
             # sequence to extend (complete a task, then complete it again).
@@ -2708,6 +2731,10 @@ class CallableExplorer(Explorer):
             call = "%s.%s(%s)" % (self.ref[0], self.name, args)
         elif self.kind == "property":
             call = "%s.%s" % (self.var, self.name)
+        elif self.kind == "setter":
+            call = "%s.%s = %s" % (self.var, self.name, args)
+        elif self.kind == "deleter":
+            call = "del %s.%s" % (self.var, self.name)
         else:
             call = "%s.%s(%s)" % (self.var, self.name, args)
         return wrap_how(call, plan.how)
@@ -2716,6 +2743,8 @@ class CallableExplorer(Explorer):
         if self.cls is None:
             return self.name.strip("_") or "call"
         meth = "init" if self.name == "__init__" else self.name.strip("_")
+        if self.kind in ("setter", "deleter"):
+            meth += "_" + self.kind
         return "%s_%s" % (snake(self.cls.__name__), meth)
 
     def render(self, plan, out, again, used):
@@ -2725,7 +2754,7 @@ class CallableExplorer(Explorer):
             imports.add("from %s import %s" % (self.t["module"], self.t["qualname"].split(".")[0]))
         elif self.ref and self.ref[1]:
             imports.add(self.ref[1])
-        if self.kind in ("instance", "property"):
+        if self.kind in _NEEDS_INSTANCE:
             body.append("%s = %s" % (self.var, plan.ctor.src))
             imports |= plan.ctor.imports
             for name, callee, args, how in plan.steps:
@@ -2745,6 +2774,16 @@ class CallableExplorer(Explorer):
             call = "asyncio.run(collect())"
         if out.kind == "raise":
             lines, imps = self.exception_block(out, again, call)
+        elif self.kind in ("setter", "deleter"):
+            # An assignment or `del` is a statement: it runs, then (setter)
+            # what reading the property gives back is asserted.
+            lines, imps = [call], set()
+            read = "%s.%s" % (self.var, self.name)
+            if self.kind == "setter" and out.value is not _UNREADABLE:
+                more, imps = assertion_lines(read, out.value)
+                more2, _ = assertion_lines(read, again.value)
+                if more == more2 and not more[0].startswith("result = "):
+                    lines += more
         else:
             lines, imps = assertion_lines(call, out.value)
             lines2, _ = assertion_lines(call, again.value)
@@ -2752,7 +2791,8 @@ class CallableExplorer(Explorer):
                 lines, imps = weak_assertion(call, out.value, again.value)
         imports |= imps
         body += lines
-        name = self.name_for(self.target_words(), out, plan.how, used)
+        name = self.name_for(self.target_words(), out,
+                             self.kind if self.kind in ("setter", "deleter") else plan.how, used)
         src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
         return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
 
