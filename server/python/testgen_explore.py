@@ -15,6 +15,7 @@ Stdlib only, Python >= 3.9. Sections, in order:
 import argparse
 import ast
 import asyncio
+import builtins
 import collections
 import copy
 import dataclasses
@@ -73,10 +74,6 @@ def send(obj):
     interpreter, what was answered before is not lost."""
     _PROTO_OUT.write(json.dumps(obj, sort_keys=False) + "\n")
     _PROTO_OUT.flush()
-
-
-def log(*parts):
-    print("testgen_explore:", *parts, file=sys.stderr, flush=True)
 
 
 def last_line(exc):
@@ -297,13 +294,12 @@ def _resolve(name, namespace):
     parts = name.split(".")
     if parts[0] in namespace:
         obj = namespace[parts[0]]
-    elif hasattr(__builtins__, parts[0]) if not isinstance(__builtins__, dict) else parts[0] in __builtins__:
-        import builtins
+    elif hasattr(builtins, parts[0]):
         obj = getattr(builtins, parts[0])
     else:
         raise LookupError(name)
     for p in parts[1:]:
-        obj = inspect.getattr_static(obj, p) if isinstance(obj, type) else getattr(obj, p)
+        obj = getattr(obj, p)
     return obj
 
 
@@ -761,8 +757,11 @@ class CallSites:
         self._by_name = collections.defaultdict(list)
         count = 0
         for dirpath, dirnames, filenames in os.walk(self.root):
+            # testgen's own output is skipped too: a second run must not
+            # learn from the first one's tests (same seed, same tests).
             dirnames[:] = sorted(d for d in dirnames
                                  if not d.startswith(".") and d not in self._SKIP_DIRS
+                                 and not (d == "generated" and os.path.basename(dirpath) == "tests")
                                  and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg")))
             for fn in sorted(filenames):
                 if not fn.endswith(".py"):
@@ -805,7 +804,6 @@ def class_ref(cls):
     if not mod_name or not qual or "<locals>" in qual:
         return None
     if mod_name == "builtins":
-        import builtins
         return (qual, None) if getattr(builtins, qual, None) is cls else None
     mod = sys.modules.get(mod_name)
     if mod is None:
