@@ -2228,6 +2228,7 @@ class Explorer:
         # Calls without new coverage after which the search gives up (None:
         # only max_calls); routes set one, each of their calls is costly.
         self.plateau = None
+        self.searching = True
 
     # -- to provide -----------------------------------------------------------
     def prepare(self):
@@ -2270,8 +2271,10 @@ class Explorer:
 
     def guarded(self, plan):
         self.calls += 1
-        remaining = self.budget - (time.monotonic() - self.started)
-        timeout = max(0.05, min(self.call_timeout, remaining))
+        timeout = self.call_timeout
+        if self.searching:
+            remaining = self.budget - (time.monotonic() - self.started)
+            timeout = max(0.05, min(self.call_timeout, remaining))
         status, res = GUARD.run(lambda: self.run(plan), timeout, not self.allow_unsafe)
         if status == "ok":
             return res
@@ -2330,6 +2333,7 @@ class Explorer:
         if not kept and unsafe:
             raise SkipTarget("the target tried %s at run time (blocked; pass allow_unsafe to explore it)"
                              % unsafe)
+        self.searching = False
         tests = []
         used = set()
         reached = set()
