@@ -17,6 +17,7 @@ import ast
 import asyncio
 import builtins
 import collections
+import collections.abc as cabc
 import copy
 import dataclasses
 import dis
@@ -1236,6 +1237,8 @@ class Gen:
             return prim
         if isinstance(tp, typing.TypeVar):
             return self.inferred_pool(facts, name)
+        if hasattr(tp, "__supertype__"):  # typing.NewType
+            return self.pool(tp.__supertype__, facts, name, depth)
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin in _UNION_TYPES:
@@ -1246,11 +1249,12 @@ class Gen:
             if NoneType in args:
                 out.insert(1 if out else 0, Lit(None))
             return _dedup(out)
-        if origin is typing.Literal if hasattr(typing, "Literal") else False:
+        if origin is typing.Literal:
             return [as_val(a) for a in args]
+        if origin is typing.Annotated:
+            return self.pool(args[0], facts, name, depth)
         if depth >= self.MAX_DEPTH:
             return [Lit(None)]
-        import collections.abc as cabc
         if origin in (list, set, frozenset, cabc.Sequence, cabc.MutableSequence, cabc.Iterable,
                       cabc.Collection, cabc.Set, cabc.MutableSet, cabc.Iterator) or tp in (list, set):
             elem = args[0] if args else None
@@ -1288,8 +1292,11 @@ class Gen:
             return _dedup(out)
         if origin in (type,):
             return [Lit(None)]
-        if origin is not None and origin in (cabc.Callable,) or tp is typing.Callable or tp is cabc.Callable:
-            return [ExprVal("lambda *args, **kwargs: None", lambda: (lambda *a, **k: None))]
+        if origin is cabc.Callable or tp is typing.Callable or tp is cabc.Callable:
+            # Hands its first argument back: a plausible callback for most
+            # signatures (a key function, a transform, a predicate).
+            return [ExprVal("lambda *args, **kwargs: args[0] if args else None",
+                            lambda: (lambda *a, **k: a[0] if a else None))]
         if isinstance(tp, type):
             if issubclass(tp, enum.Enum):
                 ref = class_ref(tp)
