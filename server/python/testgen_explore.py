@@ -15,7 +15,9 @@ Stdlib only, Python >= 3.9. Sections, in order:
 import argparse
 import ast
 import asyncio
+import builtins
 import collections
+import collections.abc as cabc
 import copy
 import dataclasses
 import dis
@@ -73,10 +75,6 @@ def send(obj):
     interpreter, what was answered before is not lost."""
     _PROTO_OUT.write(json.dumps(obj, sort_keys=False) + "\n")
     _PROTO_OUT.flush()
-
-
-def log(*parts):
-    print("testgen_explore:", *parts, file=sys.stderr, flush=True)
 
 
 def last_line(exc):
@@ -297,13 +295,12 @@ def _resolve(name, namespace):
     parts = name.split(".")
     if parts[0] in namespace:
         obj = namespace[parts[0]]
-    elif hasattr(__builtins__, parts[0]) if not isinstance(__builtins__, dict) else parts[0] in __builtins__:
-        import builtins
+    elif hasattr(builtins, parts[0]):
         obj = getattr(builtins, parts[0])
     else:
         raise LookupError(name)
     for p in parts[1:]:
-        obj = inspect.getattr_static(obj, p) if isinstance(obj, type) else getattr(obj, p)
+        obj = getattr(obj, p)
     return obj
 
 
@@ -761,8 +758,11 @@ class CallSites:
         self._by_name = collections.defaultdict(list)
         count = 0
         for dirpath, dirnames, filenames in os.walk(self.root):
+            # testgen's own output is skipped too: a second run must not
+            # learn from the first one's tests (same seed, same tests).
             dirnames[:] = sorted(d for d in dirnames
                                  if not d.startswith(".") and d not in self._SKIP_DIRS
+                                 and not (d == "generated" and os.path.basename(dirpath) == "tests")
                                  and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg")))
             for fn in sorted(filenames):
                 if not fn.endswith(".py"):
@@ -805,7 +805,6 @@ def class_ref(cls):
     if not mod_name or not qual or "<locals>" in qual:
         return None
     if mod_name == "builtins":
-        import builtins
         return (qual, None) if getattr(builtins, qual, None) is cls else None
     mod = sys.modules.get(mod_name)
     if mod is None:
@@ -1238,6 +1237,8 @@ class Gen:
             return prim
         if isinstance(tp, typing.TypeVar):
             return self.inferred_pool(facts, name)
+        if hasattr(tp, "__supertype__"):  # typing.NewType
+            return self.pool(tp.__supertype__, facts, name, depth)
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin in _UNION_TYPES:
@@ -1248,11 +1249,12 @@ class Gen:
             if NoneType in args:
                 out.insert(1 if out else 0, Lit(None))
             return _dedup(out)
-        if origin is typing.Literal if hasattr(typing, "Literal") else False:
+        if origin is typing.Literal:
             return [as_val(a) for a in args]
+        if origin is typing.Annotated:
+            return self.pool(args[0], facts, name, depth)
         if depth >= self.MAX_DEPTH:
             return [Lit(None)]
-        import collections.abc as cabc
         if origin in (list, set, frozenset, cabc.Sequence, cabc.MutableSequence, cabc.Iterable,
                       cabc.Collection, cabc.Set, cabc.MutableSet, cabc.Iterator) or tp in (list, set):
             elem = args[0] if args else None
@@ -1290,8 +1292,11 @@ class Gen:
             return _dedup(out)
         if origin in (type,):
             return [Lit(None)]
-        if origin is not None and origin in (cabc.Callable,) or tp is typing.Callable or tp is cabc.Callable:
-            return [ExprVal("lambda *args, **kwargs: None", lambda: (lambda *a, **k: None))]
+        if origin is cabc.Callable or tp is typing.Callable or tp is cabc.Callable:
+            # Hands its first argument back: a plausible callback for most
+            # signatures (a key function, a transform, a predicate).
+            return [ExprVal("lambda *args, **kwargs: args[0] if args else None",
+                            lambda: (lambda *a, **k: a[0] if a else None))]
         if isinstance(tp, type):
             if issubclass(tp, enum.Enum):
                 ref = class_ref(tp)
@@ -2123,6 +2128,8 @@ class Decisions:
 def outcome_words(out, how=""):
     if out.kind == "raise":
         return "raises_" + snake(type(out.exc).__name__)
+    if how in ("setter", "deleter"):
+        return "sets_value" if how == "setter" else "deletes_value"
     v = out.value
     if how in ("list", "asynclist"):
         return "yields_nothing" if not v else "yields_%d_items" % len(v) if len(v) > 1 else "yields_one_item"
@@ -2178,6 +2185,10 @@ def is_mutator(node):
     return False
 
 
+_NEEDS_INSTANCE = ("instance", "property", "setter", "deleter")
+_UNREADABLE = object()
+
+
 class Plan:
     """One candidate: how to build the instance, setup calls, target args.
     Parts left None are drawn at run time (after setup, so that ids the setup
@@ -2224,6 +2235,7 @@ class Explorer:
         # Calls without new coverage after which the search gives up (None:
         # only max_calls); routes set one, each of their calls is costly.
         self.plateau = None
+        self.searching = True
 
     # -- to provide -----------------------------------------------------------
     def prepare(self):
@@ -2266,8 +2278,10 @@ class Explorer:
 
     def guarded(self, plan):
         self.calls += 1
-        remaining = self.budget - (time.monotonic() - self.started)
-        timeout = max(0.05, min(self.call_timeout, remaining))
+        timeout = self.call_timeout
+        if self.searching:
+            remaining = self.budget - (time.monotonic() - self.started)
+            timeout = max(0.05, min(self.call_timeout, remaining))
         status, res = GUARD.run(lambda: self.run(plan), timeout, not self.allow_unsafe)
         if status == "ok":
             return res
@@ -2326,11 +2340,18 @@ class Explorer:
         if not kept and unsafe:
             raise SkipTarget("the target tried %s at run time (blocked; pass allow_unsafe to explore it)"
                              % unsafe)
+        self.searching = False
         tests = []
         used = set()
         reached = set()
         for plan, out in kept:
-            plan, out = self.simplify(plan, out)
+            # The Rust side kills a harness at budget_s + 10 s: what is not
+            # finished by budget_s + 5 s is left out rather than lost whole.
+            elapsed = time.monotonic() - self.started
+            if elapsed > self.budget + 5:
+                break
+            if elapsed < self.budget * 0.9:
+                plan, out = self.simplify(plan, out)
             again = self.guarded(plan)
             if again.kind != out.kind or (out.kind == "raise" and type(again.exc) is not type(out.exc)):
                 continue
@@ -2475,7 +2496,14 @@ class CallableExplorer(Explorer):
         elif isinstance(raw, classmethod):
             self.kind, func = "class", raw.__func__
         elif isinstance(raw, property):
+            # The accessor whose source is the target's lines: a setter or
+            # deleter is a separate def with the same name.
             self.kind, func = "property", raw.fget
+            for kind, acc in (("property", raw.fget), ("setter", raw.fset), ("deleter", raw.fdel)):
+                code = getattr(inspect.unwrap(acc), "__code__", None) if acc is not None else None
+                if code is not None and self.lo <= code.co_firstlineno <= self.hi:
+                    self.kind, func = kind, acc
+                    break
         elif isinstance(raw, functools.cached_property):
             self.kind, func = "property", raw.func
         else:
@@ -2496,9 +2524,9 @@ class CallableExplorer(Explorer):
         self.gen = Gen(self.rng, self.callsites, ns)
         facts = FunctionFacts(node, ns)
         self.gen.default_facts = facts
-        drop = self.kind in ("instance", "class", "init", "property")
+        drop = self.kind in ("instance", "class", "init") or self.kind in _NEEDS_INSTANCE
         self.callee = Callee(func, self.gen, facts, drop_first=drop)
-        if self.kind == "property":
+        if self.kind in ("property", "deleter"):
             self.callee.params = []
         self.ref = class_ref(self.cls) if self.cls is not None else None
         if self.cls is not None and self.ref is None:
@@ -2507,7 +2535,7 @@ class CallableExplorer(Explorer):
         self.setups = []
         self.corpus = []
         self.corpus_keys = set()
-        if self.kind in ("instance", "property"):
+        if self.kind in _NEEDS_INSTANCE:
             self.ctors = self.gen.class_pool(self.cls, 0)
             if not self.ctors:
                 raise SkipTarget("cannot construct %s: %s" % (self.cls.__name__, self._ctor_error()))
@@ -2647,7 +2675,7 @@ class CallableExplorer(Explorer):
         gen.harvest = []
         inst = None
         try:
-            if self.kind in ("instance", "property"):
+            if self.kind in _NEEDS_INSTANCE:
                 inst = plan.ctor.build()
             done = []
             for name, callee, args, _ in plan.steps:
@@ -2681,6 +2709,10 @@ class CallableExplorer(Explorer):
             try:
                 if self.kind == "property":
                     value = getattr(inst, self.name)
+                elif self.kind == "setter":
+                    setattr(inst, self.name, *a)
+                elif self.kind == "deleter":
+                    delattr(inst, self.name)
                 else:
                     value, how = finish_call(self._target_callable(inst)(*a, **k))
             except _Discard:
@@ -2690,6 +2722,12 @@ class CallableExplorer(Explorer):
         out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
         plan.how = how
         out.traced()
+        if self.kind == "setter" and exc is None:
+            # What the test can check after the assignment: the value read back.
+            try:
+                out.value = getattr(inst, self.name)
+            except Exception:
+                out.value = _UNREADABLE
         if exc is None and self.kind == "instance" and any(n == self.name for n, _, _ in self.setups):
             # The target is a mutator too: its successful call is a setup
             # sequence to extend (complete a task, then complete it again).
@@ -2708,6 +2746,10 @@ class CallableExplorer(Explorer):
             call = "%s.%s(%s)" % (self.ref[0], self.name, args)
         elif self.kind == "property":
             call = "%s.%s" % (self.var, self.name)
+        elif self.kind == "setter":
+            call = "%s.%s = %s" % (self.var, self.name, args)
+        elif self.kind == "deleter":
+            call = "del %s.%s" % (self.var, self.name)
         else:
             call = "%s.%s(%s)" % (self.var, self.name, args)
         return wrap_how(call, plan.how)
@@ -2716,6 +2758,8 @@ class CallableExplorer(Explorer):
         if self.cls is None:
             return self.name.strip("_") or "call"
         meth = "init" if self.name == "__init__" else self.name.strip("_")
+        if self.kind in ("setter", "deleter"):
+            meth += "_" + self.kind
         return "%s_%s" % (snake(self.cls.__name__), meth)
 
     def render(self, plan, out, again, used):
@@ -2725,7 +2769,7 @@ class CallableExplorer(Explorer):
             imports.add("from %s import %s" % (self.t["module"], self.t["qualname"].split(".")[0]))
         elif self.ref and self.ref[1]:
             imports.add(self.ref[1])
-        if self.kind in ("instance", "property"):
+        if self.kind in _NEEDS_INSTANCE:
             body.append("%s = %s" % (self.var, plan.ctor.src))
             imports |= plan.ctor.imports
             for name, callee, args, how in plan.steps:
@@ -2745,6 +2789,16 @@ class CallableExplorer(Explorer):
             call = "asyncio.run(collect())"
         if out.kind == "raise":
             lines, imps = self.exception_block(out, again, call)
+        elif self.kind in ("setter", "deleter"):
+            # An assignment or `del` is a statement: it runs, then (setter)
+            # what reading the property gives back is asserted.
+            lines, imps = [call], set()
+            read = "%s.%s" % (self.var, self.name)
+            if self.kind == "setter" and out.value is not _UNREADABLE:
+                more, imps = assertion_lines(read, out.value)
+                more2, _ = assertion_lines(read, again.value)
+                if more == more2 and not more[0].startswith("result = "):
+                    lines += more
         else:
             lines, imps = assertion_lines(call, out.value)
             lines2, _ = assertion_lines(call, again.value)
@@ -2752,7 +2806,8 @@ class CallableExplorer(Explorer):
                 lines, imps = weak_assertion(call, out.value, again.value)
         imports |= imps
         body += lines
-        name = self.name_for(self.target_words(), out, plan.how, used)
+        name = self.name_for(self.target_words(), out,
+                             self.kind if self.kind in ("setter", "deleter") else plan.how, used)
         src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
         return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
 
@@ -2987,7 +3042,7 @@ class RouteExplorer(Explorer):
         self.gen = Gen(self.rng, self.callsites, ns)
         self.module_strs = self._module_strings(self.t["file"])
         self.view_name = view.__name__
-        self.plateau = 120
+        self.plateau = 80
         self.corpus = []
         self.corpus_keys = set()
 
