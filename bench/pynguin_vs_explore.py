@@ -195,6 +195,7 @@ def failing_in(measurement: dict, work: Path, marker: str) -> int:
 
 # ----------------------------------------------------------------- engines
 
+_COV = re.compile(r"Coverage: ([0-9.]+)")
 _EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^\n]*)$", re.M)
 
 
@@ -247,12 +248,16 @@ def run_pynguin(fixture: str, run_dir: Path, args) -> dict:
             shutil.copy(f, dest / f"test_pynguin_{mod.replace('.', '_')}.py")
         text = logf.read_text(errors="replace")
         reason = None
+        nothing = "SUT contains nothing we can test" in text
         if timed_out:
             reason = f"killed after {args.module_timeout}s"
+        elif nothing:
+            pass
         elif code != 0 or not files:
             reason = crash_reason(text) or f"exit {code}, no tests written"
         per_module.append({"module": mod, "exit": code, "seconds": round(secs, 1), "tests": n,
-                           "crashed": reason is not None, "reason": reason,
+                           "crashed": reason is not None, "reason": reason, "nothing_to_test": nothing,
+                           "pynguin_coverage": (lambda c: float(c[-1]) if c else None)(_COV.findall(text)),
                            "request_context_error": "Working outside of" in text, "log": str(logf)})
         log(f"  {mod}: exit {code}, {n} tests, {secs:.0f}s" + (f", CRASH: {reason}" if reason else ""))
     m = measure(project, ["tests", "pynguin_tests"], args.python, work / "measure")
@@ -349,7 +354,9 @@ def table(results: list[dict]) -> str:
                 ctx = [x["module"] for x in e["modules"] if x["request_context_error"] and not x["crashed"]]
                 if ctx:
                     notes.append("'Working outside of request context' during search in " + ", ".join(f"`{c}`" for c in ctx))
-                notes.append(f"{len(e['modules'])} modules")
+                nothing = [x["module"] for x in e["modules"] if x.get("nothing_to_test")]
+                notes.append(f"{len(e['modules'])} modules" + (
+                    f" ({', '.join(f'`{n}`' for n in nothing)}: 'SUT contains nothing we can test')" if nothing else ""))
             else:
                 if e.get("exit"):
                     notes.append(f"exit {e['exit']}")

@@ -44,7 +44,7 @@ if [ ! -x "$VENV/bin/pynguin" ] || [ "$(cat "$VENV/.bench-stamp" 2>/dev/null)" !
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$VENV/requirements.txt" >&2
     printf '%s' "$wanted" > "$VENV/.bench-stamp"
 fi
-say "$("$VENV/bin/pynguin" --version 2>/dev/null | tail -1) in $VENV ($("$VENV/bin/python" --version))"
+say "$(PYNGUIN_DANGER_AWARE=1 "$VENV/bin/pynguin" --version 2>/dev/null) in $VENV ($("$VENV/bin/python" --version))"
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     say "cargo build --release"
