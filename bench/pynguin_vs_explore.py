@@ -200,9 +200,15 @@ _EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b[^\n]*)$"
 
 
 def crash_reason(text: str) -> str | None:
-    if "Working outside of" in text:
-        m = re.search(r"[^\n]*Working outside of [^\n.]*", text)
-        return m.group(0).strip() if m else "Working outside of context"
+    m = re.findall(r"^(\w+(?:Error|Exception): [^\n]+)$", text, re.M)
+    if m:
+        return m[-1].strip()[:200]
+    m = re.findall(r"Pynguin error in worker process: ([^\n]*)", text)
+    if m:
+        return m[-1].strip()[:200]
+    m = re.search(r"Working outside of [a-z ]*context", text)
+    if m:
+        return m.group(0)
     hits = [h for h in _EXC_LINE.findall(text) if "Traceback" not in h]
     return hits[-1].strip()[:200] if hits else None
 
