@@ -392,6 +392,10 @@ def baseline_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def render(results: list[dict]) -> str:
+    return "Own partial suites (baseline):\n\n" + baseline_table(results) + "\n\n" + table(results) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", default=",".join(FIXTURES))
@@ -405,7 +409,12 @@ def main() -> int:
     ap.add_argument("--testgen", default=str(REPO / "target" / "release" / "testgen"))
     ap.add_argument("--out", default=str(REPO / "target" / "bench-cache" / "pynguin_vs_explore"))
     ap.add_argument("--print-deps", action="store_true", help="print the fixtures' dependencies and exit")
+    ap.add_argument("--report", metavar="RESULTS_JSON", help="print the tables of an earlier run and exit")
     args = ap.parse_args()
+    if args.report:
+        results = json.loads(Path(args.report).read_text())
+        print(render(results))
+        return 0
     fixtures = [f for f in args.fixtures.split(",") if f]
     if args.print_deps:
         deps = sorted({d for f in fixtures for d in fixture_dependencies(REPO / "tests" / "fixtures" / f)})
@@ -427,7 +436,7 @@ def main() -> int:
             r["engines"].append(run_explore(fx, run_dir, args))
         results.append(r)
         (run_dir / "results.json").write_text(json.dumps(results, indent=2))
-    md = ("Own partial suites (baseline):\n\n" + baseline_table(results) + "\n\n" + table(results) + "\n")
+    md = render(results)
     (run_dir / "table.md").write_text(md)
     print(md)
     log(f"results: {run_dir / 'results.json'}, {run_dir / 'table.md'}")
