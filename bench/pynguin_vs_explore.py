@@ -369,6 +369,9 @@ def table(results: list[dict]) -> str:
                 own = testgen_own_figures(e.get("testgen_report"))
                 if own:
                     notes.append(own)
+            own_failing = m["junit"]["failing"] - e["failing_generated"]
+            if own_failing:
+                notes.append(f"{own_failing} failing/erroring in the fixture's own suite afterwards")
             if m["junit"]["xfailed"]:
                 notes.append(f"{m['junit']['xfailed']} xfail-marked")
             if m["junit"]["skipped"]:
