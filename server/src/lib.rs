@@ -4,6 +4,7 @@
 //! between their protocol and these modules. See docs/architecture.md.
 
 pub mod coverage;
+pub mod generate;
 pub mod index;
 pub mod lsp;
 pub mod runner;

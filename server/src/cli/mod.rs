@@ -2,6 +2,7 @@
 //! subcommand lives in its own file and owns its output format.
 
 mod gaps_cmd;
+mod generate_cmd;
 mod index_cmd;
 mod lsp_cmd;
 mod test_cmd;
@@ -32,6 +33,8 @@ enum Command {
     Gaps(gaps_cmd::Args),
     /// Run the project's pytest with coverage and report results.
     Test(test_cmd::Args),
+    /// Write validated tests for the untested code under tests/generated/.
+    Generate(generate_cmd::Args),
     /// Run the language server over stdio.
     Lsp,
 }
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Some(Command::Index(args)) => index_cmd::run(args),
         Some(Command::Gaps(args)) => gaps_cmd::run(args),
         Some(Command::Test(args)) => test_cmd::run(args),
+        Some(Command::Generate(args)) => generate_cmd::run(args),
         Some(Command::Lsp) => lsp_cmd::run(),
         None if cli.stdio => lsp_cmd::run(),
         None => {

@@ -1,6 +1,6 @@
-//! The commands the server executes (`workspace/executeCommand`), and the
-//! one interface through which generation and fixing are reached. Until the
-//! generator and fixer modules land, those answer with a clear error:
+//! The commands the server executes (`workspace/executeCommand`) and their
+//! arguments. Generation goes through `generate.rs` into `generate/`; fixing
+//! answers with a clear "not available yet" error until the fixer lands:
 //! never a fake result.
 
 use serde::Deserialize;

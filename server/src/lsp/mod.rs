@@ -9,6 +9,7 @@
 mod commands;
 pub mod document;
 mod facts;
+mod generate;
 pub mod line_map;
 mod progress;
 mod render;

@@ -210,14 +210,19 @@ impl Backend {
             commands::GENERATE => {
                 let a: GenerateArgs =
                     commands::args(commands::GENERATE, args).map_err(invalid_params)?;
-                self.file_arg(&a.uri)?;
-                let what = a
-                    .qualname
-                    .as_deref()
-                    .unwrap_or("the uncovered code of this file");
-                Err(self
-                    .not_available(format!("Generating tests for {what} is not available yet: the test generator has not landed"))
-                    .await)
+                let loc = self.file_arg(&a.uri)?;
+                self.session.wait_ready().await;
+                match super::generate::generate(&self.session, &self.runs, loc, a.qualname).await {
+                    Ok(v) => Ok(Some(v)),
+                    Err(message) => {
+                        self.session.show_error(message.clone()).await;
+                        Err(Error {
+                            code: ErrorCode::ServerError(-32803),
+                            message: message.into(),
+                            data: None,
+                        })
+                    }
+                }
             }
             commands::FIX => {
                 let a: FixArgs = commands::args(commands::FIX, args).map_err(invalid_params)?;

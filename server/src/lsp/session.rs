@@ -22,9 +22,8 @@ use super::state::WorkspaceState;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientCaps {
-    /// Generated tests are offered through workspace/applyEdit when set
-    /// (used once the generator lands).
-    #[allow(dead_code)]
+    /// Generated tests are sent through workspace/applyEdit when set, else
+    /// written to disk.
     pub apply_edit: bool,
     pub lens_refresh: bool,
     pub work_done_progress: bool,

@@ -10,6 +10,7 @@
 pub mod contexts;
 pub mod junit;
 mod outcome;
+pub mod plain;
 pub mod process;
 pub mod project_config;
 pub mod python;
@@ -301,15 +302,19 @@ fn pytest_spec(
         // has its own data file so the full suite's stays whole.
         .env("COVERAGE_FILE", art.data_file(scope))
         .env("PYTHONDONTWRITEBYTECODE", "1");
-    // importlib mode does not touch sys.path: the Python root goes first so
-    // the project's packages import as the reference pipeline's PYTHONPATH did.
+    spec = spec.env("PYTHONPATH", python_path(project));
+    spec
+}
+
+/// importlib mode does not touch sys.path: the Python root goes first so
+/// the project's packages import as the reference pipeline's PYTHONPATH did.
+pub(crate) fn python_path(project: &Project) -> OsString {
     let mut path = OsString::from(project.python_root.as_os_str());
     if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
         path.push(":");
         path.push(old);
     }
-    spec = spec.env("PYTHONPATH", path);
-    spec
+    path
 }
 
 fn read_junit(path: &Path) -> Vec<TestResult> {

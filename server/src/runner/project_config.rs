@@ -14,6 +14,8 @@ pub struct ProjectConfig {
     pub coverage_source: bool,
     /// coverage.py's `[run] branch` is set (either way): leave it alone.
     pub coverage_branch: bool,
+    /// pytest's `pythonpath` entries (relative to `dir` as written).
+    pub pythonpath: Vec<String>,
 }
 
 impl ProjectConfig {
@@ -22,6 +24,7 @@ impl ProjectConfig {
     pub fn read(dir: &Path) -> ProjectConfig {
         let mut c = ProjectConfig {
             addopts: pytest_addopts(dir).unwrap_or_default(),
+            pythonpath: pytest_pythonpath(dir),
             ..Default::default()
         };
         coverage_run(dir, &mut c);
@@ -75,6 +78,44 @@ fn pytest_addopts(dir: &Path) -> Option<Vec<String>> {
         }
     }
     None
+}
+
+/// pytest's `pythonpath` ini option, from the same file pytest would read.
+fn pytest_pythonpath(dir: &Path) -> Vec<String> {
+    if let Some(ini) = read(dir, "pytest.ini") {
+        return ini_value(&ini, &["pytest", "tool:pytest"], "pythonpath")
+            .map(|v| split(&v))
+            .unwrap_or_default();
+    }
+    if let Some(text) = read(dir, "pyproject.toml") {
+        if let Ok(doc) = text.parse::<toml::Table>() {
+            if let Some(opts) = doc
+                .get("tool")
+                .and_then(|t| t.get("pytest"))
+                .and_then(|t| t.get("ini_options"))
+            {
+                return match opts.get("pythonpath") {
+                    Some(toml::Value::String(s)) => split(s),
+                    Some(toml::Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .map(String::from)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            }
+        }
+    }
+    for (file, section) in [("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")] {
+        if let Some(ini) = read(dir, file) {
+            if has_section(&ini, section) {
+                return ini_value(&ini, &[section], "pythonpath")
+                    .map(|v| split(&v))
+                    .unwrap_or_default();
+            }
+        }
+    }
+    Vec::new()
 }
 
 fn coverage_run(dir: &Path, c: &mut ProjectConfig) {
@@ -197,6 +238,19 @@ mod tests {
         assert!(c.has_option("--import-mode"));
         assert!(c.has_option("--cov"));
         assert!(!c.has_option("--cov-branch"));
+    }
+
+    #[test]
+    fn pythonpath_from_pytest_ini_and_pyproject() {
+        let t = TempTree::new(&[("pytest.ini", "[pytest]\npythonpath = . src\n")]);
+        assert_eq!(ProjectConfig::read(t.path()).pythonpath, [".", "src"]);
+        let t = TempTree::new(&[(
+            "pyproject.toml",
+            "[tool.pytest.ini_options]\npythonpath = [\"lib\"]\n",
+        )]);
+        assert_eq!(ProjectConfig::read(t.path()).pythonpath, ["lib"]);
+        let t = TempTree::new(&[("setup.cfg", "[metadata]\nname = x\n")]);
+        assert!(ProjectConfig::read(t.path()).pythonpath.is_empty());
     }
 
     #[test]

@@ -1,0 +1,365 @@
+//! The offline engine: coverage-guided exploration in the project's own
+//! interpreter. This side groups targets by module, runs one harness per
+//! module (a few modules at a time), enforces each target's deadline and
+//! survives a harness that hangs or crashes: the target is skipped with the
+//! reason and a fresh harness carries on with the rest.
+
+pub mod harness;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::targets::{Target, TargetKind};
+use crate::index::model::Framework;
+use crate::index::Index;
+use harness::{Harness, HarnessError};
+
+/// Grace on top of a target's budget before its harness is killed.
+const DEADLINE_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Wall-clock cap per target (the search normally ends on `max_calls`).
+    pub budget_s: f64,
+    /// Calls per target: what makes a fixed seed give the same tests.
+    pub max_calls: u32,
+    pub call_timeout_s: f64,
+    pub seed: u64,
+    /// Explore targets that delete files, spawn processes or use the network.
+    pub allow_unsafe: bool,
+    /// Harnesses running at once.
+    pub jobs: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            budget_s: 10.0,
+            max_calls: 400,
+            call_timeout_s: 2.0,
+            seed: 0,
+            allow_unsafe: false,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+        }
+    }
+}
+
+/// A test the harness kept, as pytest source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploredTest {
+    pub name: String,
+    pub source: String,
+    #[serde(default)]
+    pub imports: Vec<String>,
+    #[serde(default)]
+    pub fixtures: Vec<String>,
+    #[serde(default)]
+    pub new_lines: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Explored {
+    Tests(Vec<ExploredTest>),
+    Skipped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetResult {
+    pub target: Target,
+    pub explored: Explored,
+}
+
+/// What exploration produced for one module, targets in the order given.
+#[derive(Debug, Clone)]
+pub struct ModuleResult {
+    pub module: String,
+    pub results: Vec<TargetResult>,
+}
+
+/// Everything one exploration produced.
+#[derive(Debug, Clone, Default)]
+pub struct Exploration {
+    pub modules: Vec<ModuleResult>,
+    /// The conftest route tests need (the real app's `client` fixture).
+    pub conftest: Option<String>,
+}
+
+/// Where and how harnesses run.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub python: PathBuf,
+    pub root: PathBuf,
+    pub sys_path: Vec<PathBuf>,
+    /// Where the harness script is written (inside the workspace).
+    pub cache_dir: PathBuf,
+}
+
+/// Explores `targets` (already ordered); results come back grouped by
+/// module, modules in order of their first target.
+pub async fn explore(
+    env: &Env,
+    index: &Index,
+    targets: Vec<Target>,
+    settings: &Settings,
+    cancel: &CancellationToken,
+) -> Exploration {
+    let mut groups: Vec<(String, Vec<Target>)> = Vec::new();
+    for t in targets {
+        match groups.iter_mut().find(|(m, _)| *m == t.module) {
+            Some((_, v)) => v.push(t),
+            None => groups.push((t.module.clone(), vec![t])),
+        }
+    }
+    let app = if groups
+        .iter()
+        .flat_map(|(_, ts)| ts)
+        .any(|t| t.kind == TargetKind::Route)
+    {
+        find_app(env, index, settings, cancel).await
+    } else {
+        Err("no routes".into())
+    };
+    let app_json = app.as_ref().ok().map(|(app, _)| app.clone());
+    let conftest = app.as_ref().ok().map(|(_, c)| c.clone());
+    let app_error = app.err();
+
+    let sem = Arc::new(tokio::sync::Semaphore::new(settings.jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (module, group)) in groups.into_iter().enumerate() {
+        let (env, settings, cancel, sem) =
+            (env.clone(), settings.clone(), cancel.clone(), sem.clone());
+        let (app_json, app_error) = (app_json.clone(), app_error.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let results = explore_module(
+                &env,
+                group,
+                &settings,
+                app_json.as_ref(),
+                app_error.as_deref(),
+                &cancel,
+            )
+            .await;
+            (i, ModuleResult { module, results })
+        });
+    }
+    let mut modules: Vec<(usize, ModuleResult)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(m) => modules.push(m),
+            Err(e) => tracing::error!("exploration task failed: {e}"),
+        }
+    }
+    modules.sort_by_key(|(i, _)| *i);
+    Exploration {
+        modules: modules.into_iter().map(|(_, m)| m).collect(),
+        conftest,
+    }
+}
+
+async fn explore_module(
+    env: &Env,
+    targets: Vec<Target>,
+    settings: &Settings,
+    app: Option<&serde_json::Value>,
+    app_error: Option<&str>,
+    cancel: &CancellationToken,
+) -> Vec<TargetResult> {
+    let span = tracing::info_span!("explore_module", module = %targets[0].module);
+    let _e = span.enter();
+    drop(_e);
+    let mut harness: Option<Harness> = None;
+    let mut out = Vec::with_capacity(targets.len());
+    for (n, target) in targets.into_iter().enumerate() {
+        if cancel.is_cancelled() {
+            out.push(skipped(target, "cancelled"));
+            continue;
+        }
+        if target.kind == TargetKind::Route && app.is_none() {
+            let why = format!(
+                "route needs the application object: {}",
+                app_error.unwrap_or("not found")
+            );
+            out.push(skipped(target, &why));
+            continue;
+        }
+        if harness.is_none() {
+            match start(env, settings).await {
+                Ok(h) => harness = Some(h),
+                Err(e) => {
+                    out.push(skipped(target, &e.to_string()));
+                    continue;
+                }
+            }
+        }
+        let h = harness.as_mut().expect("started above");
+        let req = explore_request(n, &target, settings, app);
+        let deadline = Duration::from_secs_f64(settings.budget_s) + DEADLINE_GRACE;
+        let answer = tokio::select! {
+            a = h.request(&req, deadline) => a,
+            _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into())),
+        };
+        match answer {
+            Ok(v) => out.push(TargetResult {
+                explored: parse_answer(&v),
+                target,
+            }),
+            Err(e) => {
+                tracing::warn!(target = %target.id(), "harness lost: {e}");
+                // A new harness for the rest: this one is dead or killed.
+                harness = None;
+                out.push(skipped(target, &e.to_string()));
+            }
+        }
+    }
+    if let Some(h) = harness {
+        h.shutdown().await;
+    }
+    out
+}
+
+async fn start(env: &Env, settings: &Settings) -> Result<Harness, HarnessError> {
+    Harness::start(
+        &env.python,
+        &env.cache_dir,
+        &env.root,
+        &env.sys_path,
+        settings.seed,
+    )
+    .await
+}
+
+fn skipped(target: Target, reason: &str) -> TargetResult {
+    TargetResult {
+        target,
+        explored: Explored::Skipped(reason.to_string()),
+    }
+}
+
+fn explore_request(
+    id: usize,
+    t: &Target,
+    s: &Settings,
+    app: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let mut req = json!({
+        "op": "explore",
+        "id": id,
+        "target": {
+            "file": t.abs,
+            "module": t.module,
+            "qualname": t.qualname,
+            "kind": t.kind,
+            "line": t.line,
+            "end_line": t.end_line,
+        },
+        "budget_s": s.budget_s,
+        "max_calls": s.max_calls,
+        "call_timeout_s": s.call_timeout_s,
+        "seed": s.seed,
+        "allow_unsafe": s.allow_unsafe,
+    });
+    if t.kind == TargetKind::Route {
+        if let Some(app) = app {
+            req["app"] = app.clone();
+        }
+    }
+    req
+}
+
+fn parse_answer(v: &serde_json::Value) -> Explored {
+    let reason = || {
+        v.get("reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or("no reason given")
+            .to_string()
+    };
+    match v.get("status").and_then(|s| s.as_str()) {
+        Some("ok") => {
+            let tests = v
+                .get("tests")
+                .cloned()
+                .map(serde_json::from_value::<Vec<ExploredTest>>)
+                .unwrap_or(Ok(Vec::new()));
+            match tests {
+                Ok(tests) => Explored::Tests(tests),
+                Err(e) => Explored::Skipped(format!("harness answered malformed tests: {e}")),
+            }
+        }
+        Some("skipped") => Explored::Skipped(reason()),
+        Some("error") => Explored::Skipped(format!("harness error: {}", reason())),
+        _ => Explored::Skipped("harness answered without a status".into()),
+    }
+}
+
+/// Finds the application object of a Flask/FastAPI project: candidates are
+/// the modules that import `Flask`/`FastAPI` (known from the index).
+async fn find_app(
+    env: &Env,
+    index: &Index,
+    settings: &Settings,
+    cancel: &CancellationToken,
+) -> Result<(serde_json::Value, String), String> {
+    let framework = index.framework();
+    let (fw, class) = match framework {
+        Framework::Flask => ("flask", "Flask"),
+        Framework::Fastapi => ("fastapi", "FastAPI"),
+        other => return Err(format!("{} project", other.as_str())),
+    };
+    let modules = app_modules(env, index, fw, class);
+    if modules.is_empty() {
+        return Err(format!("no module imports {class} from {fw}"));
+    }
+    let mut h = start(env, settings).await.map_err(|e| e.to_string())?;
+    let req = json!({"op": "find_app", "id": "app", "framework": fw, "modules": modules});
+    let answer = tokio::select! {
+        a = h.request(&req, Duration::from_secs(60)) => a.map_err(|e| e.to_string()),
+        _ = cancel.cancelled() => Err("cancelled".to_string()),
+    };
+    h.shutdown().await;
+    let v = answer?;
+    if v.get("status").and_then(|s| s.as_str()) != Some("ok") {
+        return Err(v
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or("not found")
+            .to_string());
+    }
+    let app = v.get("app").cloned().ok_or("harness gave no app")?;
+    let conftest = v
+        .get("conftest")
+        .and_then(|c| c.as_str())
+        .ok_or("harness gave no conftest")?
+        .to_string();
+    Ok((app, conftest))
+}
+
+fn app_modules(env: &Env, index: &Index, fw: &str, class: &str) -> Vec<String> {
+    let mut out: Vec<String> = index
+        .snapshot()
+        .into_iter()
+        .filter(|(path, _)| !super::targets::is_generated(path))
+        .filter(|(path, _)| !crate::workspace::is_test_file(path))
+        .filter(|(_, fi)| {
+            fi.imports.iter().any(|imp| {
+                imp.module == fw && (imp.names.is_empty() || imp.names.iter().any(|n| n == class))
+            })
+        })
+        .filter_map(|(path, _)| {
+            super::targets::module_name(&env.root.join(path.as_str()), &env.sys_path)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The directory harness scripts are written to: inside the workspace.
+pub fn cache_dir(root: &Path) -> PathBuf {
+    root.join(crate::workspace::artifacts::DIR).join("explore")
+}

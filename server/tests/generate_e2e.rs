@@ -1,0 +1,318 @@
+//! `testgen generate` end to end with the offline engine: the real binary,
+//! the embedded harness in the real interpreter, real pytest and coverage.py
+//! on copies of the fixture projects.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn generate(project: &Path, extra: &[&str]) -> (Value, std::process::Output) {
+    let py = common::python();
+    let mut args = vec![
+        "generate",
+        project.to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = common::testgen(&args);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from testgen generate ({e}):\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out)
+}
+
+/// Every file of the project outside what testgen owns, with its bytes.
+fn user_files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if matches!(name.as_str(), ".testgen" | "__pycache__" | ".pytest_cache") {
+                continue;
+            }
+            if p.ends_with("tests/generated") {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn generated_tests(root: &Path) -> BTreeMap<String, String> {
+    let dir = root.join("tests/generated");
+    std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".py"))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Plain `pytest` as a user runs it (the fixture's own configuration).
+fn pytest(root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(common::python())
+        .current_dir(root)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap()
+}
+
+/// The acceptance on one fixture: coverage >= 90 %, every written test
+/// passes 3 runs in a row (also beside the user's own suite), no user file
+/// changed. Returns the report and the generated files.
+fn lifts_coverage(fixture: &str) -> (Value, BTreeMap<String, String>, tempfile::TempDir) {
+    let p = common::copy_to_temp(&common::fixture(fixture));
+    let before = user_files(p.path());
+    let (report, out) = generate(p.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after_pct = report["coverage_after"]["line_percent"].as_f64().unwrap();
+    let before_pct = report["coverage_before"]["line_percent"].as_f64().unwrap();
+    eprintln!(
+        "{fixture}: line coverage {before_pct}% -> {after_pct}%, {} tests; skipped: {}; dropped: {}",
+        report["tests_written"], report["skipped"], report["dropped"]
+    );
+    assert!(
+        after_pct >= 90.0,
+        "{fixture}: {after_pct}% < 90%: {report:#}"
+    );
+    assert!(after_pct > before_pct);
+    assert!(report["tests_written"].as_u64().unwrap() > 0);
+    assert_eq!(before, user_files(p.path()), "a user file changed");
+    let files = generated_tests(p.path());
+    assert!(files.contains_key("__init__.py"));
+    assert!(p.path().join("tests/generated/_manifest.json").exists());
+    for run in 1..=3 {
+        let out = pytest(p.path(), &["tests/generated"]);
+        assert!(
+            out.status.success(),
+            "{fixture}: generated tests failed in run {run}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // Beside the user's own suite, as `pytest` with the project's config runs them.
+    let out = pytest(p.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{fixture}: the whole suite failed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (report, files, p)
+}
+
+#[test]
+fn plainlib_reaches_90_percent_and_the_same_seed_gives_the_same_tests() {
+    let (_, first, _keep) = lifts_coverage("plainlib");
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let (_, out) = generate(p.path(), &[]);
+    assert!(out.status.success());
+    let second = generated_tests(p.path());
+    assert_eq!(first, second, "same seed, different tests");
+}
+
+#[test]
+fn flask_app_reaches_90_percent_through_its_routes() {
+    let (report, files, _keep) = lifts_coverage("flaskapp");
+    assert!(files.contains_key("conftest.py"), "{report}");
+    assert!(
+        files.values().any(|f| f.contains("client.")),
+        "no route test"
+    );
+}
+
+#[test]
+fn fastapi_app_reaches_90_percent_through_its_routes() {
+    let (report, files, _keep) = lifts_coverage("fastapiapp");
+    assert!(files.contains_key("conftest.py"), "{report}");
+    assert!(
+        files.values().any(|f| f.contains("client.")),
+        "no route test"
+    );
+}
+
+#[test]
+fn hostile_functions_end_in_clean_skips_and_the_run_goes_on() {
+    let p = tempfile::tempdir().unwrap();
+    let w = |rel: &str, text: &str| {
+        let f = p.path().join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    };
+    w(
+        "pytest.ini",
+        "[pytest]\npythonpath = .\ntestpaths = tests\n",
+    );
+    w("hostile/__init__.py", "");
+    w(
+        "hostile/funcs.py",
+        r#"import ctypes
+import faulthandler
+import os
+import sys
+
+
+def spin(n: int) -> int:
+    while True:
+        n += 1
+
+
+def leave(code: int) -> None:
+    sys.exit(code)
+
+
+def wipe(path: str) -> None:
+    os.remove(path)
+
+
+def crash(n: int) -> int:
+    return ctypes.string_at(0, n)
+
+
+def double(n: int) -> int:
+    if n > 10:
+        return n * 2
+    return n
+
+
+def segfault(n: int) -> int:
+    # A real SIGSEGV that no static scan sees: the harness process dies.
+    faulthandler._sigsegv()
+    return n
+
+
+def triple(n: int) -> int:
+    return n * 3
+"#,
+    );
+    w(
+        "tests/test_nothing.py",
+        "def test_nothing():\n    assert True\n",
+    );
+    let victim = p.path().join("precious.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let (report, out) = generate(p.path(), &["--budget-s", "5"]);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let skipped: BTreeMap<String, String> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["target"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for f in ["spin", "leave", "wipe", "crash", "segfault"] {
+        let reason = skipped
+            .get(&format!("hostile/funcs.py::{f}"))
+            .unwrap_or_else(|| panic!("{f} not skipped: {report:#}"));
+        assert!(!reason.is_empty());
+        eprintln!("{f}: {reason}");
+    }
+    assert!(
+        skipped["hostile/funcs.py::crash"].contains("ctypes"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["hostile/funcs.py::wipe"].contains("os.remove"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["hostile/funcs.py::leave"].contains("sys.exit"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["hostile/funcs.py::spin"].contains("longer than"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["hostile/funcs.py::segfault"].contains("signal 11"),
+        "{skipped:?}"
+    );
+    // The run went on: the harmless functions got their tests, also the
+    // one explored after the crash (by a fresh harness).
+    let written: Vec<&str> = report["files"][0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert!(written.contains(&"hostile/funcs.py::double"), "{report:#}");
+    assert!(written.contains(&"hostile/funcs.py::triple"), "{report:#}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+}
+
+#[test]
+fn a_user_file_in_tests_generated_is_left_alone() {
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let mine = p.path().join("tests/generated/test_plainlib_text.py");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    std::fs::write(&mine, "def test_mine():\n    assert True\n").unwrap();
+    let (report, out) = generate(p.path(), &["--target", "plainlib/text.py::truncate"]);
+    assert!(out.status.success(), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "def test_mine():\n    assert True\n"
+    );
+    let reason = report["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("not testgen's"), "{report:#}");
+}
+
+#[test]
+fn bad_arguments_get_one_clear_line() {
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let path = p.path().to_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["generate", path, "--engine", "llm"],
+            "not available yet",
+        ),
+        (
+            vec!["generate", path, "--target", "nocolons"],
+            "path.py::Qualname",
+        ),
+        (vec!["generate", "/nonexistent/project"], "nonexistent"),
+    ] {
+        let out = common::testgen(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
