@@ -327,19 +327,18 @@ def pct(m: dict | None) -> str:
 
 
 def testgen_own_figures(report) -> str | None:
-    """testgen's own before/after figures, when its JSON has them (any shape)."""
+    """testgen's own before/after line coverage, from its --json report (docs/generate.md)."""
     if not isinstance(report, dict):
         return None
-    cov = report.get("coverage") if isinstance(report.get("coverage"), dict) else report
-    b, a = cov.get("before"), cov.get("after")
 
     def fig(x):
-        if isinstance(x, dict):
-            x = x.get("percent", x.get("line_percent"))
-        return f"{x:.1f}%" if isinstance(x, (int, float)) else None
-    if fig(b) and fig(a):
-        return f"testgen's own figures (stmts+branches): {fig(b)} → {fig(a)}"
-    return None
+        return f"{x['line_percent']:.1f}%" if isinstance(x, dict) and isinstance(x.get("line_percent"), (int, float)) else "n/a"
+    parts = [f"testgen's own figures: {fig(report.get('coverage_before'))} → {fig(report.get('coverage_after'))}"]
+    if report.get("skipped"):
+        parts.append(f"{len(report['skipped'])} targets skipped")
+    if report.get("dropped"):
+        parts.append(f"{len(report['dropped'])} tests dropped by validation")
+    return "; ".join(parts)
 
 
 def table(results: list[dict]) -> str:
