@@ -333,11 +333,11 @@ def testgen_own_figures(report) -> str | None:
 
     def fig(x):
         return f"{x['line_percent']:.1f}%" if isinstance(x, dict) and isinstance(x.get("line_percent"), (int, float)) else "n/a"
-    parts = [f"testgen's own figures: {fig(report.get('coverage_before'))} → {fig(report.get('coverage_after'))}"]
+    parts = [f"testgen's own line figures (its measurement counts tests/ too): {fig(report.get('coverage_before'))} → {fig(report.get('coverage_after'))}"]
     if report.get("skipped"):
-        parts.append(f"{len(report['skipped'])} targets skipped")
+        parts.append(f"targets skipped: {len(report['skipped'])}")
     if report.get("dropped"):
-        parts.append(f"{len(report['dropped'])} tests dropped by validation")
+        parts.append(f"tests dropped by validation: {len(report['dropped'])}")
     return "; ".join(parts)
 
 
