@@ -19,7 +19,7 @@ mod lsp_client;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lsp_client::{file_uri, LspClient};
 use serde_json::json;
