@@ -40,11 +40,7 @@ fn main() {
     // Same answer on both sides before timing anything.
     let report = cobertura::read(&xml, &src).expect("parse");
     let lines: usize = report.files.iter().map(|f| f.lines.len()).sum();
-    let covered: usize = report
-        .files
-        .iter()
-        .map(|f| f.covered_lines().count())
-        .sum();
+    let covered: usize = report.files.iter().map(|f| f.covered_lines().count()).sum();
     let branch_lines: usize = report
         .files
         .iter()

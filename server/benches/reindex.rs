@@ -81,11 +81,7 @@ fn bench(index: &Index, name: &str, path: &RelPath, text: &str) {
     }
     assert!(Arc::ptr_eq(&before, &index.file(&other).unwrap()));
     assert!(index.len() <= files_before + 1);
-    println!(
-        "{name}: {} lines, {} functions",
-        lines.len(),
-        functions
-    );
+    println!("{name}: {} lines, {} functions", lines.len(), functions);
     common::report(name, &mut times);
 }
 
