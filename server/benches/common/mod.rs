@@ -130,10 +130,20 @@ pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
 pub fn report(name: &str, d: &mut [Duration]) {
     d.sort();
     println!(
-        "{name} n={} p50_ms={:.3} p99_ms={:.3} min_ms={:.3}",
+        "{name} n={} p50_ms={:.3} p99_ms={:.3} min_ms={:.3} max_ms={:.3}",
         d.len(),
         quantile_ms(d, 0.5),
         quantile_ms(d, 0.99),
-        quantile_ms(d, 0.0)
+        quantile_ms(d, 0.0),
+        quantile_ms(d, 1.0)
     );
+    if std::env::var_os("BENCH_TAIL").is_some() {
+        let tail: Vec<String> = d
+            .iter()
+            .rev()
+            .take(8)
+            .map(|x| format!("{:.2}", x.as_secs_f64() * 1e3))
+            .collect();
+        println!("{name} slowest_ms=[{}]", tail.join(", "));
+    }
 }
