@@ -2,18 +2,23 @@
 //! PyPI) plus a synthetic coverage.xml and a 2,000-line module, driven over
 //! stdio by the same client the end-to-end tests use.
 //!
-//!     cargo bench --bench lsp            # downloads Django once into target/
+//!     cargo bench --bench lsp            # downloads Django once into target/bench-cache/
 //!     DJANGO_SRC=/path/to/django cargo bench --bench lsp
 //!
+//! The corpus and the coverage report come from `common/` (shared with the
+//! other benches and bench/bench.sh). Figures: docs/performance.md.
+//!
 //! Prints: initial index time (initialize → indexing progress end, with
-//! coverage loaded), codeLens p50/p99 on the 2,000-line file, and
-//! didChange → refreshed diagnostics p50/p99.
+//! coverage loaded), how long the diagnostics burst after it lasts, then,
+//! with the server quiet, codeLens p50/p99 on the 2,000-line file (1,000
+//! requests) and didChange → refreshed diagnostics p50/p99 (500 edits).
 
+mod common;
 #[path = "../tests/common/lsp_client.rs"]
 mod lsp_client;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,13 +26,16 @@ use lsp_client::{file_uri, LspClient};
 use serde_json::json;
 
 fn main() {
-    let src = django_source();
+    if !common::run_by_cargo_bench() {
+        return;
+    }
+    let src = common::django_source();
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("ws");
     copy_dir(&src, &root);
     let big = root.join("django/big_module.py");
     std::fs::write(&big, big_module()).unwrap();
-    let files = write_coverage(&root);
+    let files = common::write_coverage(&root, &root.join("coverage.xml"));
     println!(
         "workspace: {} ({} Python files in coverage.xml)",
         root.display(),
@@ -43,6 +51,26 @@ fn main() {
     });
     let index_ms = t.elapsed().as_secs_f64() * 1e3;
     println!("lsp_initial_index_ms={index_ms:.0}");
+    // After the progress ends the server still starts its file watcher and
+    // publishes diagnostics for every file with coverage (~2,800 here).
+    // Requests sent meanwhile wait behind that burst: measure how long it
+    // lasts, and measure latencies only once the server is quiet, as an
+    // editor's steady state is.
+    let t = Instant::now();
+    loop {
+        let before = c.seen.len();
+        c.pump(Duration::from_millis(300));
+        if c.seen.len() == before {
+            break;
+        }
+    }
+    let settle_ms = t.elapsed().as_secs_f64() * 1e3 - 300.0;
+    let published = c
+        .seen
+        .iter()
+        .filter(|m| m["method"] == "textDocument/publishDiagnostics")
+        .count();
+    println!("lsp_post_index_publish_ms={settle_ms:.0} ({published} files' diagnostics published)");
 
     let uri = file_uri(&big);
     let text = std::fs::read_to_string(&big).unwrap();
@@ -53,7 +81,7 @@ fn main() {
     c.diagnostics(0, &uri, |d| !d.is_empty());
 
     let mut lens = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         let t = Instant::now();
         let r = c
             .request(
@@ -64,10 +92,10 @@ fn main() {
         lens.push(t.elapsed());
         assert!(r.as_array().unwrap().len() >= 100);
     }
-    report("codelens_2000_lines", &mut lens);
+    common::report("codelens_2000_lines", &mut lens);
 
     let mut change = Vec::new();
-    for v in 2..=201 {
+    for v in 2..=501 {
         let from = c.seen.len();
         let t = Instant::now();
         c.notify(
@@ -84,19 +112,8 @@ fn main() {
         });
         change.push(t.elapsed());
     }
-    report("didchange_to_diagnostics", &mut change);
+    common::report("didchange_to_diagnostics", &mut change);
     c.shutdown();
-}
-
-fn report(name: &str, d: &mut [Duration]) {
-    d.sort();
-    let p = |q: f64| d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
-    println!(
-        "{name} n={} p50_ms={:.2} p99_ms={:.2}",
-        d.len(),
-        p(0.5),
-        p(0.99)
-    );
 }
 
 /// 100 functions of 20 lines: with branches, so coverage is partial.
@@ -114,51 +131,6 @@ fn big_module() -> String {
     s
 }
 
-/// A coverage.py-shaped Cobertura report for every Python file: every
-/// non-blank, non-comment line counts as a statement, two of three covered.
-fn write_coverage(root: &Path) -> usize {
-    let mut xml = format!(
-        "<?xml version=\"1.0\" ?>\n<coverage version=\"7.6.10\" line-rate=\"0.6\" branch-rate=\"0\" branches-covered=\"0\" branches-valid=\"0\" complexity=\"0\" lines-covered=\"0\" lines-valid=\"0\" timestamp=\"0\">\n<sources><source>{}</source></sources>\n<packages><package name=\".\" line-rate=\"0.6\" branch-rate=\"0\" complexity=\"0\"><classes>\n",
-        root.display()
-    );
-    let mut n = 0;
-    for f in python_files(root) {
-        let rel = f.strip_prefix(root).unwrap().display().to_string();
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        writeln!(xml, "<class name=\"{rel}\" filename=\"{rel}\" complexity=\"0\" line-rate=\"0.6\" branch-rate=\"0\"><methods/><lines>").unwrap();
-        for (i, line) in text.lines().enumerate() {
-            let t = line.trim();
-            if t.is_empty() || t.starts_with('#') || t.starts_with(')') || t.starts_with(']') {
-                continue;
-            }
-            let hits = u32::from(i % 3 != 0);
-            writeln!(xml, "<line number=\"{}\" hits=\"{hits}\"/>", i + 1).unwrap();
-        }
-        xml.push_str("</lines></class>\n");
-        n += 1;
-    }
-    xml.push_str("</classes></package></packages></coverage>\n");
-    std::fs::write(root.join("coverage.xml"), xml).unwrap();
-    n
-}
-
-fn python_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "py") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn copy_dir(src: &Path, dst: &Path) {
     let ok = Command::new("cp")
         .arg("-r")
@@ -167,42 +139,4 @@ fn copy_dir(src: &Path, dst: &Path) {
         .status()
         .unwrap();
     assert!(ok.success());
-}
-
-/// Django's source tree: $DJANGO_SRC, else the sdist from PyPI, unpacked
-/// once under target/.
-fn django_source() -> PathBuf {
-    if let Some(p) = std::env::var_os("DJANGO_SRC") {
-        return PathBuf::from(p);
-    }
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-cache");
-    let dir = cache.join("Django-5.1.4");
-    if !dir.exists() {
-        std::fs::create_dir_all(&cache).unwrap();
-        let ok = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "django==5.1.4",
-                "-d",
-            ])
-            .arg(&cache)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "pip download django");
-        let ok = Command::new("tar")
-            .arg("xzf")
-            .arg(cache.join("Django-5.1.4.tar.gz"))
-            .arg("-C")
-            .arg(&cache)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    dir
 }

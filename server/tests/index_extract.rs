@@ -210,3 +210,24 @@ fn reindex_replaces_one_file_only() {
         &index.file(&rel("b.py")).unwrap()
     ));
 }
+
+/// A decorator whose name ends in "async" is not the `async` keyword: the
+/// function's line is still the `def` line (Django's `@sync_to_async`).
+#[test]
+fn decorator_ending_in_async_is_not_the_async_keyword() {
+    let src = "@sync_to_async\ndef f():\n    pass\n\n@deco\nasync def g():\n    pass\n\n@x.run_async\n\nasync  def h():\n    pass\n";
+    let fi = index_source(&rel("m.py"), src.as_bytes());
+    let lines: Vec<(&str, u32, Option<u32>, bool)> = fi
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), f.line, f.decorator_line, f.is_async))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("f", 2, Some(1), false),
+            ("g", 6, Some(5), true),
+            ("h", 11, Some(9), true)
+        ]
+    );
+}

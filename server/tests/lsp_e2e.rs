@@ -538,6 +538,45 @@ fn coverage_written_outside_the_editor_is_picked_up() {
 }
 
 #[test]
+fn reading_workspace_files_is_not_a_change() {
+    // The watcher sees opens and reads too (inotify IN_OPEN); the server
+    // reads files to publish their diagnostics, which used to be taken for
+    // changes: every file was re-indexed and re-published, forever.
+    let p = measured_plainlib();
+    let mut c = LspClient::start();
+    c.config = json!({"python": common::python(), "runOnSave": false});
+    c.initialize(p.path(), json!({}));
+    c.wait_for(0, "indexing progress end", |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+    });
+    let published = |c: &LspClient| {
+        c.seen
+            .iter()
+            .filter(|m| m["method"] == "textDocument/publishDiagnostics")
+            .count()
+    };
+    // The publication that follows indexing, then quiet.
+    c.pump(std::time::Duration::from_millis(1500));
+    let after_start = published(&c);
+    assert!(after_start > 0, "no diagnostics after indexing");
+    // Someone (grep, an editor, the server itself) reads every file.
+    for f in [
+        "plainlib/pricing.py",
+        "plainlib/inventory.py",
+        "plainlib/text.py",
+    ] {
+        std::fs::read(p.path().join(f)).unwrap();
+    }
+    c.pump(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        published(&c),
+        after_start,
+        "diagnostics re-published although nothing changed"
+    );
+    assert!(c.shutdown().success());
+}
+
+#[test]
 fn a_newer_save_cancels_the_run_in_flight() {
     // A suite that takes long: the first run must be killed by the second save.
     let p = tempfile::tempdir().unwrap();

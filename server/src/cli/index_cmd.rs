@@ -73,6 +73,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary(&mut w, &project, &out)?;
     }
     w.flush()?;
+    drop(out);
+    // The process ends right after this: freeing every file's index one
+    // allocation at a time would cost ~8% of the run on a large project
+    // (Django: ~40,000 functions), for memory the OS takes back anyway.
+    std::mem::forget(snapshot);
+    std::mem::forget(index);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -139,6 +139,9 @@ impl RawError {
 pub fn parse(bytes: &[u8], root: &Path) -> Result<CoverageReport, RawError> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
+    // Whitespace-only text (the indentation between every two elements)
+    // yields no event at all: half the events of a report, none of them data.
+    reader.config_mut().trim_text_start = true;
     let mut p = Parser::default();
     let mut depth = 0usize;
     let mut saw_root = false;
@@ -329,19 +332,43 @@ fn attr(e: &BytesStart, key: &[u8], pos: usize) -> Result<Option<String>, RawErr
 }
 
 /// Reads one `<line>` without allocating: numbers are parsed from the raw bytes.
+///
+/// quick-xml's generic duplicate-attribute check (every key compared with
+/// every earlier one) is the costliest part of a `<line>` (the hot path of a
+/// multi-MB report); it is replaced by a check of the attributes read here.
 fn line_hit(e: &BytesStart, pos: usize) -> Result<LineHit, RawError> {
     let mut line = None;
     let mut hits = 0u32;
     let mut branches = None;
-    for a in e.attributes() {
+    let mut seen = 0u8;
+    let mut once = |bit: u8, name: &str| {
+        if seen & bit != 0 {
+            return Err(RawError::malformed(
+                pos,
+                format!("duplicate attribute `{name}` in <line>"),
+            ));
+        }
+        seen |= bit;
+        Ok(())
+    };
+    let mut attributes = e.attributes();
+    attributes.with_checks(false);
+    for a in attributes {
         let a = a.map_err(|err| RawError::malformed(pos, err.to_string()))?;
         match a.key.local_name().as_ref() {
-            b"number" => line = parse_u32(&a.value),
+            b"number" => {
+                once(1, "number")?;
+                line = parse_u32(&a.value);
+            }
             b"hits" => {
+                once(2, "hits")?;
                 hits = parse_u32(&a.value)
                     .ok_or_else(|| RawError::malformed(pos, "<line> hits is not a number"))?
             }
-            b"condition-coverage" => branches = parse_condition(&a.value),
+            b"condition-coverage" => {
+                once(4, "condition-coverage")?;
+                branches = parse_condition(&a.value);
+            }
             _ => {}
         }
     }
@@ -518,6 +545,20 @@ mod tests {
             .unwrap_err()
             .at(Path::new("c.xml"), b"");
         assert!(matches!(err, CoverageError::NotCobertura { .. }), "{err}");
+    }
+
+    #[test]
+    fn duplicate_line_attribute_is_an_error() {
+        let bad = XML.replace(
+            r#"<line number="3" hits="0"/>"#,
+            r#"<line number="3" hits="0" number="4"/>"#,
+        );
+        let err = parse(bad.as_bytes(), Path::new("/proj"))
+            .unwrap_err()
+            .at(Path::new("c.xml"), bad.as_bytes());
+        let msg = err.to_string();
+        assert!(msg.starts_with("c.xml:12:"), "{msg}");
+        assert!(msg.contains("duplicate attribute `number`"), "{msg}");
     }
 
     #[test]

@@ -156,8 +156,11 @@ impl Extractor<'_> {
         };
         if keyword == "def" {
             let before = head[..pos].trim_end_matches(|c: char| c.is_whitespace() || c == '\\');
-            if before.ends_with("async") {
-                pos = before.len() - "async".len();
+            // A whole word only: `@sync_to_async` on the line above also ends in "async".
+            if let Some(rest) = before.strip_suffix("async") {
+                if !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.') {
+                    pos = rest.len();
+                }
             }
         }
         self.line(TextSize::from((start + pos) as u32))

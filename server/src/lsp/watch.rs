@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use tower_lsp_server::ls_types::Uri;
 
@@ -23,6 +24,9 @@ pub fn start(session: Arc<Session>, ws: Arc<WorkspaceState>) -> Result<WatchHand
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
+            if is_read_only_access(&ev.kind) {
+                return;
+            }
             for p in ev.paths {
                 let _ = tx.send(p);
             }
@@ -86,6 +90,15 @@ async fn handle(session: &Arc<Session>, ws: &Arc<WorkspaceState>, batch: BTreeSe
             session.refresh_lenses().await;
         }
     }
+}
+
+/// An event that changes nothing: notify (inotify's IN_OPEN) reports every
+/// open and read of a watched file. The server reads workspace files itself
+/// (re-indexing, publishing diagnostics), so treating these as changes
+/// re-published every file forever (a feedback loop: ~1,200 publications a
+/// second on Django). A close after writing is kept: it ends a write.
+fn is_read_only_access(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
 }
 
 fn is_data_file(root: &Path, p: &Path) -> bool {
