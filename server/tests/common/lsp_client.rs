@@ -22,7 +22,9 @@ pub struct LspClient {
     pub config: Value,
 }
 
-pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// Generous: on a loaded 2-core CI machine a pytest run with coverage can
+/// take tens of seconds; a missing message still fails, only later.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 impl LspClient {
     pub fn start() -> LspClient {
