@@ -11,24 +11,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn generate(project: &Path, extra: &[&str]) -> (Value, std::process::Output) {
-    let py = common::python();
-    let mut args = vec![
-        "generate",
-        project.to_str().unwrap(),
-        "--python",
-        py.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let out = common::testgen(&args);
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON from testgen generate ({e}):\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out)
+    common::testgen_json("generate", project, extra)
 }
 
 /// Every file of the project outside what testgen owns, with its bytes.

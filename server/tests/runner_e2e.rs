@@ -20,24 +20,7 @@ const FIXTURES: [&str; 7] = [
 ];
 
 fn testgen_test(project: &Path, extra: &[&str]) -> (Value, std::process::Output) {
-    let py = common::python();
-    let mut args = vec![
-        "test",
-        project.to_str().unwrap(),
-        "--python",
-        py.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let out = common::testgen(&args);
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON from testgen test ({e}):\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out)
+    common::testgen_json("test", project, extra)
 }
 
 /// pytest's own summary line, e.g. "1 failed, 2 passed, 1 xfailed in 0.1s".

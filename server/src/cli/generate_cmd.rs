@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Context;
 use testgen::generate::{self, explore, Baseline, Engine, Filter, Report};
 use testgen::workspace;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EngineArg {
@@ -98,20 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         baseline: Baseline::Measure,
         suite_timeout: Duration::from_secs(args.timeout),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let cancel = CancellationToken::new();
-    let result = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.cancel();
-            }
-        });
-        generate::run(&project, &req, &cancel).await
-    });
+    let result =
+        super::run_cancellable(
+            |cancel| async move { generate::run(&project, &req, &cancel).await },
+        )?;
     let report = result.map_err(|e| super::Failure::usage(e.to_string()))?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());

@@ -57,6 +57,30 @@ impl Failure {
     }
 }
 
+/// Runs `job` on a fresh multi-threaded runtime; Ctrl-C cancels the token
+/// the job gets, which kills whatever process group it is running.
+fn run_cancellable<T, F, Fut>(job: F) -> anyhow::Result<T>
+where
+    F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    use anyhow::Context;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    Ok(rt.block_on(async {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.cancel();
+            }
+        });
+        job(cancel).await
+    }))
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);

@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Context;
 use testgen::runner::{self, Change, RunOutcome, RunRequest, Selection, TestOutcome, TestRun};
 use testgen::workspace;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,19 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Selection::All
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let cancel = CancellationToken::new();
-    let result = rt.block_on(async {
-        // Ctrl-C cancels the run, which kills pytest's process group.
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.cancel();
-            }
-        });
+    let result = super::run_cancellable(|cancel| async move {
         let mut python = args.python.clone();
         if args.setup {
             let venv = runner::setup::ensure_venv(
@@ -93,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             extra_args: args.pytest_args.clone(),
         };
         runner::run_tests(&project, &req, &cancel).await
-    });
+    })?;
     let run = result.map_err(|e| super::Failure::usage(e.to_string()))?;
 
     let stdout = std::io::stdout();

@@ -29,10 +29,12 @@ pub async fn serve_stdio() {
     let (server_in, client_side_in) = tokio::io::duplex(1 << 20);
     let (server_out, client_side_out) = tokio::io::duplex(1 << 20);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(transport::pump_input(
         tokio::io::stdin(),
         client_side_in,
         errors_tx,
+        ended_tx,
     ));
     let output = tokio::spawn(transport::pump_output(
         client_side_out,
@@ -45,9 +47,21 @@ pub async fn serve_stdio() {
             server::Backend::work_done_progress_cancel,
         )
         .finish();
-    Server::new(server_in, server_out, socket)
-        .serve(service)
-        .await;
+    let serve = Server::new(server_in, server_out, socket).serve(service);
+    // tower-lsp-server dispatches `exit` only when a handler slot is free; a
+    // handler still waiting (indexing a large workspace, a run) must not keep
+    // the process alive after the client said exit or went away.
+    let over = async {
+        if ended_rx.await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = serve => {}
+        _ = over => tracing::info!("client ended the session; pending handlers abandoned"),
+    }
     // The server's pipe is closed now: flush what is left to stdout.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), output).await;
 }

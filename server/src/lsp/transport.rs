@@ -122,9 +122,14 @@ fn error(id: Value, code: i64, message: String) -> Value {
 }
 
 /// Pumps client frames from `input` into `to_server`, answering rejected
-/// frames through `errors`.
-pub async fn pump_input<R, W>(input: R, mut to_server: W, errors: mpsc::UnboundedSender<Vec<u8>>)
-where
+/// frames through `errors`. `ended` fires once the client sent `exit` or
+/// closed its side: the session is over whatever the server still does.
+pub async fn pump_input<R, W>(
+    input: R,
+    mut to_server: W,
+    errors: mpsc::UnboundedSender<Vec<u8>>,
+    ended: tokio::sync::oneshot::Sender<()>,
+) where
     R: tokio::io::AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -135,6 +140,9 @@ where
                 if write_frame(&mut to_server, &body).await.is_err() {
                     break;
                 }
+                if is_exit(&body) {
+                    break;
+                }
             }
             Some(answer) => {
                 tracing::warn!("rejected a client message: {}", answer["error"]["message"]);
@@ -142,8 +150,15 @@ where
             }
         }
     }
+    let _ = ended.send(());
     // Closing the server's input ends the session as a closed stdin would.
     let _ = to_server.shutdown().await;
+}
+
+fn is_exit(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("method").and_then(Value::as_str) == Some("exit"))
 }
 
 /// Copies the server's frames and the pump's answers to `output`, whole

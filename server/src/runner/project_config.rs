@@ -23,7 +23,7 @@ impl ProjectConfig {
     /// or malformed files count as absent: pytest will report them itself.
     pub fn read(dir: &Path) -> ProjectConfig {
         let mut c = ProjectConfig {
-            addopts: pytest_addopts(dir).unwrap_or_default(),
+            addopts: pytest_addopts(dir),
             pythonpath: pytest_pythonpath(dir),
             ..Default::default()
         };
@@ -39,51 +39,23 @@ impl ProjectConfig {
     }
 }
 
-fn pytest_addopts(dir: &Path) -> Option<Vec<String>> {
-    // pytest.ini wins even without a [pytest] section; the others only count
-    // when they hold pytest's section.
-    if let Some(ini) = read(dir, "pytest.ini") {
-        return Some(split(&ini_value(
-            &ini,
-            &["pytest", "tool:pytest"],
-            "addopts",
-        )?));
-    }
-    if let Some(text) = read(dir, "pyproject.toml") {
-        if let Ok(doc) = text.parse::<toml::Table>() {
-            if let Some(opts) = doc
-                .get("tool")
-                .and_then(|t| t.get("pytest"))
-                .and_then(|t| t.get("ini_options"))
-            {
-                return Some(match opts.get("addopts") {
-                    Some(toml::Value::String(s)) => split(s),
-                    Some(toml::Value::Array(a)) => a
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .flat_map(split)
-                        .collect(),
-                    _ => Vec::new(),
-                });
-            }
-        }
-    }
-    for (file, section) in [("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")] {
-        if let Some(ini) = read(dir, file) {
-            if has_section(&ini, section) {
-                return Some(split(
-                    &ini_value(&ini, &[section], "addopts").unwrap_or_default(),
-                ));
-            }
-        }
-    }
-    None
+fn pytest_addopts(dir: &Path) -> Vec<String> {
+    // An array item of addopts may hold several options.
+    pytest_option(dir, "addopts", split)
 }
 
-/// pytest's `pythonpath` ini option, from the same file pytest would read.
 fn pytest_pythonpath(dir: &Path) -> Vec<String> {
+    // An array item of pythonpath is one path, spaces and all.
+    pytest_option(dir, "pythonpath", |s| vec![s.to_string()])
+}
+
+/// A pytest ini option, split like a shell, from the one file pytest reads
+/// its configuration from: pytest.ini wins even without a [pytest]
+/// section; pyproject.toml, tox.ini and setup.cfg only count when they hold
+/// pytest's section. `item` turns one pyproject.toml array item into values.
+fn pytest_option(dir: &Path, key: &str, item: fn(&str) -> Vec<String>) -> Vec<String> {
     if let Some(ini) = read(dir, "pytest.ini") {
-        return ini_value(&ini, &["pytest", "tool:pytest"], "pythonpath")
+        return ini_value(&ini, &["pytest", "tool:pytest"], key)
             .map(|v| split(&v))
             .unwrap_or_default();
     }
@@ -94,13 +66,11 @@ fn pytest_pythonpath(dir: &Path) -> Vec<String> {
                 .and_then(|t| t.get("pytest"))
                 .and_then(|t| t.get("ini_options"))
             {
-                return match opts.get("pythonpath") {
+                return match opts.get(key) {
                     Some(toml::Value::String(s)) => split(s),
-                    Some(toml::Value::Array(a)) => a
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .map(String::from)
-                        .collect(),
+                    Some(toml::Value::Array(a)) => {
+                        a.iter().filter_map(|v| v.as_str()).flat_map(item).collect()
+                    }
                     _ => Vec::new(),
                 };
             }
@@ -109,7 +79,7 @@ fn pytest_pythonpath(dir: &Path) -> Vec<String> {
     for (file, section) in [("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")] {
         if let Some(ini) = read(dir, file) {
             if has_section(&ini, section) {
-                return ini_value(&ini, &[section], "pythonpath")
+                return ini_value(&ini, &[section], key)
                     .map(|v| split(&v))
                     .unwrap_or_default();
             }

@@ -39,6 +39,29 @@ pub fn testgen(args: &[&str]) -> Output {
         .expect("running testgen")
 }
 
+/// Runs `testgen <command> PROJECT --python <test python> --json EXTRA...`
+/// and parses its stdout; panics with both streams when it is not JSON.
+pub fn testgen_json(command: &str, project: &Path, extra: &[&str]) -> (serde_json::Value, Output) {
+    let py = python();
+    let mut args = vec![
+        command,
+        project.to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = testgen(&args);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from testgen {command} ({e}):\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out)
+}
+
 /// Copies a directory tree (skipping caches and venvs) into a fresh temp dir,
 /// so tests never write into the source tree.
 pub fn copy_to_temp(src: &Path) -> tempfile::TempDir {
