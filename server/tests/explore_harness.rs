@@ -195,12 +195,7 @@ fn test_module(tests: &[&Value]) -> String {
 
 /// Runs pytest in `root`; panics with its output unless every test passed.
 fn pytest_passes(root: &Path, args: &[&str], expect_passed: usize) {
-    let out = Command::new(common::python())
-        .current_dir(root)
-        .args(["-m", "pytest", "-q", "--color=no", "-p", "no:cacheprovider"])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::pytest(root, args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -381,11 +376,7 @@ fn route_tests_pass(fixture: &str, framework: &str, module: &str, file: &str, vi
         })
         .count();
     assert!(own > 0);
-    let out = Command::new(common::python())
-        .current_dir(root)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
-        .output()
-        .unwrap();
+    let out = common::pytest(root, &["tests"]);
     assert!(
         out.status.success(),
         "{}",

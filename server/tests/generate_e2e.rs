@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -57,17 +56,6 @@ fn generated_tests(root: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Plain `pytest` as a user runs it (the fixture's own configuration).
-fn pytest(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(common::python())
-        .current_dir(root)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap()
-}
-
 /// The acceptance on one fixture: coverage >= 90 %, every written test
 /// passes 3 runs in a row (also beside the user's own suite), no user file
 /// changed. Returns the report and the generated files.
@@ -97,7 +85,7 @@ fn lifts_coverage(fixture: &str) -> (Value, BTreeMap<String, String>, tempfile::
     assert!(files.contains_key("__init__.py"));
     assert!(p.path().join("tests/generated/_manifest.json").exists());
     for run in 1..=3 {
-        let out = pytest(p.path(), &["tests/generated"]);
+        let out = common::pytest(p.path(), &["tests/generated"]);
         assert!(
             out.status.success(),
             "{fixture}: generated tests failed in run {run}:\n{}",
@@ -105,7 +93,7 @@ fn lifts_coverage(fixture: &str) -> (Value, BTreeMap<String, String>, tempfile::
         );
     }
     // Beside the user's own suite, as `pytest` with the project's config runs them.
-    let out = pytest(p.path(), &[]);
+    let out = common::pytest(p.path(), &[]);
     assert!(
         out.status.success(),
         "{fixture}: the whole suite failed:\n{}",

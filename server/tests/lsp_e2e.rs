@@ -307,18 +307,7 @@ fn generate_through_the_editor(c: &mut LspClient, gen: &Value, project: &Path) {
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::write(dest, op["edits"][0]["newText"].as_str().unwrap()).unwrap();
     }
-    let out = std::process::Command::new(common::python())
-        .current_dir(copy.path())
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/generated",
-        ])
-        .output()
-        .unwrap();
+    let out = common::pytest(copy.path(), &["tests/generated"]);
     assert!(
         out.status.success(),
         "{}",

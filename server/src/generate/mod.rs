@@ -163,9 +163,16 @@ pub async fn plan(
     req: &Request,
     cancel: &CancellationToken,
 ) -> Result<Plan, GenerateError> {
+    use tracing::Instrument;
     let span = tracing::info_span!("generate", root = %project.root.display());
-    let _guard = span.enter();
-    drop(_guard);
+    plan_in_span(project, req, cancel).instrument(span).await
+}
+
+async fn plan_in_span(
+    project: &Project,
+    req: &Request,
+    cancel: &CancellationToken,
+) -> Result<Plan, GenerateError> {
     let started = Instant::now();
     let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
     python::check(&interp.path).await?;
@@ -271,7 +278,8 @@ pub async fn plan(
             let t = explore::ExploredTest {
                 name: name.clone(),
                 source: source.clone(),
-                imports: fresh.imports.iter().cloned().collect(),
+                // The fresh file's imports are added once, below.
+                imports: Vec::new(),
                 fixtures: Vec::new(),
                 new_lines: Vec::new(),
             };
@@ -290,7 +298,7 @@ pub async fn plan(
             });
             written.push(WrittenTest { name: used, target });
         }
-        // Imports of the fresh tests only; unused ones of older tests stay.
+        // Older tests keep their imports; the fresh ones add theirs.
         merged.imports.extend(fresh.imports.iter().cloned());
         tests_written += written.len();
         edits.push(FileEdit {

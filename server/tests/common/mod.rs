@@ -62,6 +62,18 @@ pub fn testgen_json(command: &str, project: &Path, extra: &[&str]) -> (serde_jso
     (json, out)
 }
 
+/// `python -m pytest -q -p no:cacheprovider ARGS` in `cwd`, with the test
+/// interpreter, as a user would run it (the project's own configuration).
+pub fn pytest(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(python())
+        .current_dir(cwd)
+        .args(["-m", "pytest", "-q", "--color=no", "-p", "no:cacheprovider"])
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("running pytest")
+}
+
 /// Copies a directory tree (skipping caches and venvs) into a fresh temp dir,
 /// so tests never write into the source tree.
 pub fn copy_to_temp(src: &Path) -> tempfile::TempDir {

@@ -136,6 +136,8 @@ pub async fn explore(
         let (app_json, app_error) = (app_json.clone(), app_error.clone());
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
+            use tracing::Instrument;
+            let span = tracing::info_span!("explore_module", module = %module);
             let results = explore_module(
                 &env,
                 group,
@@ -144,6 +146,7 @@ pub async fn explore(
                 app_error.as_deref(),
                 &cancel,
             )
+            .instrument(span)
             .await;
             (i, ModuleResult { module, results })
         });
@@ -170,9 +173,6 @@ async fn explore_module(
     app_error: Option<&str>,
     cancel: &CancellationToken,
 ) -> Vec<TargetResult> {
-    let span = tracing::info_span!("explore_module", module = %targets[0].module);
-    let _e = span.enter();
-    drop(_e);
     let mut harness: Option<Harness> = None;
     let mut out = Vec::with_capacity(targets.len());
     for (n, target) in targets.into_iter().enumerate() {
