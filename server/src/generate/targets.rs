@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::coverage::gaps::GapReport;
-use crate::index::model::{DjangoComponent, DjangoKind, Framework, FunctionInfo, RelPath, RouteInfo};
+use crate::index::model::{
+    DjangoComponent, DjangoKind, Framework, FunctionInfo, RelPath, RouteInfo,
+};
 use crate::index::Index;
 use crate::workspace::{self, Project};
 
@@ -157,7 +159,11 @@ pub fn choose(
 fn django_views(index: &Index) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (_, file) in index.snapshot() {
-        for r in file.routes.iter().filter(|r| r.framework == Framework::Django) {
+        for r in file
+            .routes
+            .iter()
+            .filter(|r| r.framework == Framework::Django)
+        {
             let expr = r.function.split('(').next().unwrap_or("");
             let expr = expr.strip_suffix(".as_view").unwrap_or(expr).trim();
             let (prefix, name) = expr.rsplit_once('.').unwrap_or(("", expr));
