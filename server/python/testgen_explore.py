@@ -122,7 +122,7 @@ def forget_project_modules():
     """Removes the project's modules from sys.modules; returns them."""
     saved = {}
     for name, mod in list(sys.modules.items()):
-        if mod is not None and is_project_file(_module_path(mod)):
+        if mod is not None and name not in DJANGO.pinned and is_project_file(_module_path(mod)):
             saved[name] = mod
             del sys.modules[name]
     return saved
@@ -130,7 +130,7 @@ def forget_project_modules():
 
 def restore_project_modules(saved):
     for name, mod in list(sys.modules.items()):
-        if mod is not None and is_project_file(_module_path(mod)):
+        if mod is not None and name not in DJANGO.pinned and is_project_file(_module_path(mod)):
             del sys.modules[name]
     sys.modules.update(saved)
 
@@ -1693,6 +1693,7 @@ class Outcome:
         self.value = value
         self.exc = exc
         self.detail = detail
+        self.db = False           # it used a Django database connection
         self.lines = set()
         self.arcs = set()
         self.order = []
@@ -2282,14 +2283,18 @@ class Explorer:
         if self.searching:
             remaining = self.budget - (time.monotonic() - self.started)
             timeout = max(0.05, min(self.call_timeout, remaining))
-        status, res = GUARD.run(lambda: self.run(plan), timeout, not self.allow_unsafe)
+        body, box = django_guarded(lambda: self.run(plan))
+        status, res = GUARD.run(body, timeout, not self.allow_unsafe)
         if status == "ok":
+            res.db = touched_db(box, res)
             return res
         if status == "exit":
             code = getattr(res, "code", None) if isinstance(res, SystemExit) else res.args[0] if res.args else None
             return Outcome("exit", detail=code)
         if status == "raise":
-            return Outcome("raise", exc=res)
+            out = Outcome("raise", exc=res)
+            out.db = touched_db(box, out)
+            return out
         return Outcome(status, detail=res)
 
     def explore(self):
@@ -2328,6 +2333,8 @@ class Explorer:
                 continue
             if out.kind not in ("return", "raise"):
                 continue
+            if out.db and not DJANGO.db_ok:
+                continue  # the database is not usable here (not sqlite)
             new_lines = (out.lines & self.total) - cum_lines
             new_arcs = out.arcs - cum_arcs
             if new_lines or new_arcs:
@@ -2358,6 +2365,10 @@ class Explorer:
             if (again.lines & self.total) != (out.lines & self.total):
                 continue
             rendered = self.render(plan, out, again, used)
+            if rendered is not None and (out.db or again.db):
+                if again.db and not DJANGO.db_ok:
+                    continue
+                rendered = with_db_fixture(rendered)
             if rendered is None or not self.self_check(rendered):
                 continue
             new = sorted((out.lines & self.total) - reached)
@@ -2389,10 +2400,14 @@ class Explorer:
             exec(compile(test["source"], "<generated test>", "exec"), ns)
         except SyntaxError:
             return False
-        return self.run_test(ns[test["name"]])
+        fn = ns[test["name"]]
+        if "db" in test.get("fixtures", ()):
+            return self.run_test(lambda: fn(None))
+        return self.run_test(fn)
 
     def run_test(self, fn):
-        status, _ = GUARD.run(fn, self.call_timeout * 2, not self.allow_unsafe)
+        body, _ = django_guarded(fn)
+        status, _ = GUARD.run(body, self.call_timeout * 2, not self.allow_unsafe)
         self.calls += 1
         return status == "ok"
 
@@ -2438,11 +2453,204 @@ class Explorer:
         return [head, "    " + call], imps
 
 
+# ---------------------------------------------------------------------------
+# Django: the settings module is found the way Django users configure it and
+# django.setup() runs once, before the first project module is imported. A
+# file sqlite database is replaced by an in-memory one (tables created with
+# `migrate --run-syncdb`), any other engine by Django's dummy backend: the
+# harness never writes to the project's real database. Candidates run in a
+# transaction rolled back after them; those that touch an unusable database
+# are discarded.
+# ---------------------------------------------------------------------------
+
+
+class DjangoState:
+    def __init__(self):
+        self.tried = False
+        self.settings_module = None  # set when the project is a Django project
+        self.error = None            # why django.setup() failed
+        self.memory = []             # aliases on in-memory sqlite with tables
+        self.db_ok = False           # the ORM can run
+        self.hits = 0                # connection uses so far
+        self.pinned = set()          # project modules django.setup() imported
+
+
+DJANGO = DjangoState()
+_DSM = "DJANGO_SETTINGS_MODULE"
+
+
+def _ini_settings_module(root):
+    import configparser
+    for fname, section in (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"),
+                           ("setup.cfg", "tool:pytest")):
+        path = os.path.join(root, fname)
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if section is None:
+            opts = None
+            try:
+                import tomllib
+                opts = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options", {})
+            except ImportError:
+                m = re.search(r"(?ms)^\[tool\.pytest\.ini_options\](.*?)(^\[|\Z)", text)
+                if m:
+                    m2 = re.search(r"(?m)^\s*DJANGO_SETTINGS_MODULE\s*=\s*[\"']([\w.]+)[\"']", m.group(1))
+                    opts = {_DSM: m2.group(1)} if m2 else {}
+            except Exception:
+                opts = None
+            value = (opts or {}).get(_DSM)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+            continue
+        cp = configparser.ConfigParser(interpolation=None)
+        try:
+            cp.read_string(text)
+        except Exception:
+            continue
+        if cp.has_section(section):
+            value = cp.get(section, _DSM, fallback="").strip()
+            if value:
+                return value
+    return None
+
+
+def _manage_py_settings_module(dirs):
+    """`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")` in manage.py."""
+    for d in dirs:
+        tree = parse_file(os.path.join(d, "manage.py"))
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "setdefault" and len(node.args) == 2
+                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+                    and node.args[0].value == _DSM):
+                return node.args[1].value
+    return None
+
+
+def find_settings_module():
+    dirs = [ROOT] + [os.path.abspath(p) for p in (ARGS.sys_path if ARGS else [])]
+    return os.environ.get(_DSM) or _ini_settings_module(ROOT) or _manage_py_settings_module(dirs)
+
+
+def _is_memory_sqlite(name):
+    name = str(name or "")
+    return name in ("", ":memory:") or "mode=memory" in name
+
+
+def _django_configure():
+    import django
+    from django.conf import settings
+    dbs = settings.DATABASES  # loads the settings module
+    for alias, cfg in dbs.items():
+        if cfg.get("ENGINE") == "django.db.backends.sqlite3":
+            if not _is_memory_sqlite(cfg.get("NAME")):
+                cfg["NAME"] = ":memory:"
+            DJANGO.memory.append(alias)
+        else:
+            for key in list(cfg):
+                if key != "ENGINE":
+                    del cfg[key]
+            cfg["ENGINE"] = "django.db.backends.dummy"
+    django.setup()
+    DJANGO.pinned = {n for n, m in sys.modules.items() if m is not None and is_project_file(_module_path(m))}
+    from django.core.management import call_command
+    from django.db import connections
+    for alias in list(DJANGO.memory):
+        try:
+            call_command("migrate", run_syncdb=True, verbosity=0, interactive=False, database=alias)
+        except Exception as e:
+            DJANGO.memory.remove(alias)
+            print("testgen: migrate --run-syncdb failed for %s: %s" % (alias, last_line(e)), file=sys.stderr)
+    DJANGO.db_ok = bool(DJANGO.memory) and len(DJANGO.memory) == len(dbs)
+    for alias in dbs:
+        conn = connections[alias]
+        for attr in ("ensure_connection", "_cursor", "cursor"):
+            orig = getattr(conn, attr, None)
+            if orig is None:
+                continue
+
+            def counted(*a, _orig=orig, **k):
+                DJANGO.hits += 1
+                return _orig(*a, **k)
+            setattr(conn, attr, counted)
+
+
+def django_setup():
+    """Once per harness: configures Django when the project uses it."""
+    if DJANGO.tried:
+        return
+    DJANGO.tried = True
+    mod = find_settings_module()
+    if not mod:
+        return
+    try:
+        import importlib.util
+        if importlib.util.find_spec("django") is None:
+            return
+    except (ImportError, ValueError):
+        return
+    os.environ[_DSM] = mod
+    DJANGO.settings_module = mod
+    status, res = GUARD.run(_django_configure, 120.0, False)
+    if status != "ok":
+        DJANGO.error = last_line(res) if isinstance(res, BaseException) else status
+        DJANGO.db_ok = False
+
+
+def django_guarded(fn):
+    """fn run in a transaction rolled back after it (every usable alias); the
+    number of connection uses it made."""
+    if not DJANGO.settings_module or DJANGO.error:
+        return fn, None
+    box = {}
+
+    def counted():
+        # Counted inside the transaction: entering it connects too.
+        before = DJANGO.hits
+        try:
+            return fn()
+        finally:
+            box["hits"] = DJANGO.hits - before
+
+    def body():
+        import contextlib
+        if not DJANGO.memory:
+            return counted()
+        from django.db import transaction
+        with contextlib.ExitStack() as stack:
+            for alias in DJANGO.memory:
+                stack.enter_context(transaction.atomic(using=alias))
+            try:
+                return counted()
+            finally:
+                for alias in DJANGO.memory:
+                    transaction.set_rollback(True, using=alias)
+    return body, box
+
+
+def touched_db(box, out):
+    if box is None:
+        return False
+    if box.get("hits"):
+        return True
+    exc = getattr(out, "exc", None)
+    return (exc is not None and type(exc).__name__ == "ImproperlyConfigured"
+            and "DATABASES" in str(exc))
+
+
 def import_module(name):
     """Imports the target's module fresh (the project's modules are forgotten
     first, so one request never sees state another left behind). Some
     frameworks refuse a second import (Django's model registry): then the
     modules imported before are put back and used."""
+    django_setup()
     saved = forget_project_modules()
     status, res = GUARD.run(lambda: __import__(name) and sys.modules[name], 30.0, False)
     if status == "ok":
@@ -2451,7 +2659,10 @@ def import_module(name):
         restore_project_modules(saved)
         return saved[name]
     if status == "raise":
-        raise SkipTarget("cannot import %s: %s" % (name, last_line(res)))
+        why = last_line(res)
+        if DJANGO.error:
+            why += " (django.setup() with %s failed: %s)" % (DJANGO.settings_module, DJANGO.error)
+        raise SkipTarget("cannot import %s: %s" % (name, why))
     if status == "exit":
         raise SkipTarget("cannot import %s: it calls sys.exit at import time" % name)
     raise SkipTarget("cannot import %s: import took longer than 30 s" % name)
@@ -2810,6 +3021,18 @@ class CallableExplorer(Explorer):
                              self.kind if self.kind in ("setter", "deleter") else plan.how, used)
         src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
         return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
+
+
+def with_db_fixture(test):
+    """A test that touches the Django database takes the `db` fixture
+    (pytest-django's, or the generated conftest's when it is not installed)."""
+    head = "def %s():" % test["name"]
+    if not test["source"].startswith(head):
+        return None
+    test = dict(test)
+    test["source"] = "def %s(db):" % test["name"] + test["source"][len(head):]
+    test["fixtures"] = sorted(set(test.get("fixtures") or []) | {"db"})
+    return test
 
 
 def wrap_how(call, how):
@@ -3298,6 +3521,13 @@ _FACTORY_NAMES = ("create_app", "make_app", "build_app", "app_factory", "get_app
 def handle_find_app(req):
     fw = req.get("framework")
     modules = list(req.get("modules") or [])
+    if fw == "django":
+        django_setup()
+        if not DJANGO.settings_module:
+            return {"status": "skipped", "reason": "no Django settings module found (%s, pytest's ini "
+                    "options, manage.py)" % _DSM}
+        return {"status": "ok", "app": {"framework": "django", "settings": DJANGO.settings_module},
+                "conftest": django_conftest_source(DJANGO.settings_module)}
     if fw not in ("flask", "fastapi"):
         return {"status": "skipped", "reason": "unknown framework %r" % fw}
     cls_name = "Flask" if fw == "flask" else "FastAPI"
@@ -3418,6 +3648,72 @@ def conftest_source(app):
                 "with TestClient(%s) as test_client:" % app["expr"],
                 "    yield test_client"]
     return _CONFTEST % {"body": "\n".join(("        " + ln) if ln else "" for ln in body)}
+
+
+_DJANGO_CONFTEST = '''"""Django for the generated tests. Configured here only when nothing did it
+before (the project's own conftest, pytest-django), the way the project does:
+settings %(settings)r, a file sqlite database replaced by an in-memory one
+with its tables created, so tests never write to the project's database.
+Without pytest-django, `db` runs a test in a transaction rolled back after it."""
+
+import os
+import sys
+
+import pytest
+
+_SETTINGS = %(settings)r
+_PYTEST_DJANGO = "pytest_django" in sys.modules
+
+
+def _setup():
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", _SETTINGS)
+    if _PYTEST_DJANGO:
+        django.setup()  # pytest-django's test database does the rest
+        return
+    from django.conf import settings
+
+    memory = []
+    for alias, db in settings.DATABASES.items():
+        if db.get("ENGINE") == "django.db.backends.sqlite3":
+            name = str(db.get("NAME") or "")
+            if name not in ("", ":memory:") and "mode=memory" not in name:
+                db["NAME"] = ":memory:"
+            memory.append(alias)
+    django.setup()
+    from django.core.management import call_command
+
+    for alias in memory:
+        call_command("migrate", run_syncdb=True, verbosity=0, interactive=False, database=alias)
+
+
+_setup()
+
+if not _PYTEST_DJANGO:
+
+    @pytest.fixture
+    def db():
+        from contextlib import ExitStack
+
+        from django.conf import settings
+        from django.db import transaction
+
+        aliases = [a for a, d in settings.DATABASES.items() if d.get("ENGINE") == "django.db.backends.sqlite3"]
+        with ExitStack() as stack:
+            for alias in aliases:
+                stack.enter_context(transaction.atomic(using=alias))
+            yield
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+'''
+
+
+def django_conftest_source(settings_module):
+    return _DJANGO_CONFTEST % {"settings": settings_module}
 
 
 # ---------------------------------------------------------------------------

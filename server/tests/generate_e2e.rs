@@ -60,7 +60,17 @@ fn generated_tests(root: &Path) -> BTreeMap<String, String> {
 /// passes 3 runs in a row (also beside the user's own suite), no user file
 /// changed. Returns the report and the generated files.
 fn lifts_coverage(fixture: &str) -> (Value, BTreeMap<String, String>, tempfile::TempDir) {
+    lifts_coverage_to(fixture, 90.0, |_| {})
+}
+
+/// `lifts_coverage` with another floor; `prepare` changes the copy first.
+fn lifts_coverage_to(
+    fixture: &str,
+    floor: f64,
+    prepare: impl FnOnce(&Path),
+) -> (Value, BTreeMap<String, String>, tempfile::TempDir) {
     let p = common::copy_to_temp(&common::fixture(fixture));
+    prepare(p.path());
     let before = user_files(p.path());
     let (report, out) = generate(p.path(), &[]);
     assert!(
@@ -75,8 +85,8 @@ fn lifts_coverage(fixture: &str) -> (Value, BTreeMap<String, String>, tempfile::
         report["tests_written"], report["skipped"], report["dropped"]
     );
     assert!(
-        after_pct >= 90.0,
-        "{fixture}: {after_pct}% < 90%: {report:#}"
+        after_pct >= floor,
+        "{fixture}: {after_pct}% < {floor}%: {report:#}"
     );
     assert!(after_pct > before_pct);
     assert!(report["tests_written"].as_u64().unwrap() > 0);
@@ -129,6 +139,45 @@ fn fastapi_app_reaches_90_percent_through_its_routes() {
     assert!(
         files.values().any(|f| f.contains("client.")),
         "no route test"
+    );
+}
+
+#[test]
+fn django_model_form_methods_get_tests_and_the_database_is_left_alone() {
+    // A database file the harness must not open: settings use :memory:, and
+    // a file one would be replaced by an in-memory one anyway.
+    let db = b"not a database: testgen must not touch it".to_vec();
+    let (report, files, p) = lifts_coverage_to("djangoapp", 70.0, |root| {
+        std::fs::write(root.join("db.sqlite3"), &db).unwrap();
+    });
+    assert_eq!(std::fs::read(p.path().join("db.sqlite3")).unwrap(), db);
+    assert!(files.contains_key("conftest.py"), "{report}");
+    let tests = |f: &str| {
+        files
+            .get(f)
+            .map(|s| s.matches("\ndef test_").count())
+            .unwrap_or(0)
+    };
+    assert!(tests("test_shop_models.py") >= 2, "{report:#}");
+    assert!(tests("test_shop_forms.py") >= 1, "{report:#}");
+    assert!(
+        !files.contains_key("test_shop_views.py"),
+        "views are not explored"
+    );
+    let skipped = report["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["target"] == "shop/views.py::search"
+                && s["reason"].as_str().unwrap().contains("django view")),
+        "{report:#}"
+    );
+    assert!(
+        !skipped.iter().any(|s| s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("settings are not configured")),
+        "{report:#}"
     );
 }
 

@@ -244,7 +244,8 @@ async fn plan_in_span(
         .values()
         .flat_map(|m| &m.tests)
         .any(|(_, src)| src.contains("(client"));
-    let conftest = exploration.conftest.as_deref().filter(|_| needs_client);
+    let needs_conftest = needs_client || (exploration.django && !candidates.is_empty());
+    let conftest = exploration.conftest.as_deref().filter(|_| needs_conftest);
     let header_of = |file: &str| {
         let src = sources.get(file).map(|p| p.to_string()).unwrap_or_default();
         output::header(req.engine.as_str(), &src)

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::coverage::gaps::GapReport;
-use crate::index::model::{Framework, FunctionInfo, RelPath, RouteInfo};
+use crate::index::model::{
+    DjangoComponent, DjangoKind, Framework, FunctionInfo, RelPath, RouteInfo,
+};
 use crate::index::Index;
 use crate::workspace::{self, Project};
 
@@ -93,6 +95,7 @@ pub fn choose(
         Filter::Files(files) => files.contains(path),
         Filter::Functions(fs) => fs.iter().any(|(p, q)| p == path && q == qualname),
     };
+    let django_views = django_views(index);
     let mut found_functions = Vec::new();
     for row in &gaps.functions {
         if !wanted(&row.path, &row.qualname) {
@@ -110,6 +113,10 @@ pub fn choose(
         let Some(info) = file.functions.iter().find(|f| f.qualname == row.qualname) else {
             continue;
         };
+        if let Some(reason) = django_view(info, &file.django, &django_views) {
+            skipped.push(NotTargeted { target: id, reason });
+            continue;
+        }
         match classify(project, info, &file.routes, import_roots) {
             Ok((module, kind, framework)) => targets.push(Target {
                 path: row.path.clone(),
@@ -144,6 +151,58 @@ pub fn choose(
             .then_with(|| a.line.cmp(&b.line))
     });
     (targets, skipped)
+}
+
+/// The views Django URL patterns name, as (module alias or "", name):
+/// `views.search` → ("views", "search"), `views.ItemView.as_view()` →
+/// ("views", "ItemView").
+fn django_views(index: &Index) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (_, file) in index.snapshot() {
+        for r in file
+            .routes
+            .iter()
+            .filter(|r| r.framework == Framework::Django)
+        {
+            let expr = r.function.split('(').next().unwrap_or("");
+            let expr = expr.strip_suffix(".as_view").unwrap_or(expr).trim();
+            let (prefix, name) = expr.rsplit_once('.').unwrap_or(("", expr));
+            let prefix = prefix.rsplit('.').next().unwrap_or("");
+            out.push((prefix.to_string(), name.to_string()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Why a function is a Django view (a method of a view class, or a function
+/// a URL pattern names), which the explore engine does not call.
+fn django_view(
+    info: &FunctionInfo,
+    components: &[DjangoComponent],
+    routed: &[(String, String)],
+) -> Option<String> {
+    let reason = || "a django view: the explore engine calls Flask and FastAPI routes only".into();
+    if let Some(class) = &info.class {
+        let outer = class.split('.').next().unwrap_or(class);
+        if components
+            .iter()
+            .any(|c| c.kind == DjangoKind::View && (c.name == *class || c.name == outer))
+            || routed.iter().any(|(_, name)| name == outer)
+        {
+            return Some(reason());
+        }
+        return None;
+    }
+    let stem = std::path::Path::new(info.path.as_str())
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    routed
+        .iter()
+        .any(|(prefix, name)| *name == info.qualname && (prefix.is_empty() || *prefix == stem))
+        .then(reason)
 }
 
 fn classify(

@@ -85,8 +85,12 @@ pub struct ModuleResult {
 #[derive(Debug, Clone, Default)]
 pub struct Exploration {
     pub modules: Vec<ModuleResult>,
-    /// The conftest route tests need (the real app's `client` fixture).
+    /// The conftest route tests need (the real app's `client` fixture), or
+    /// for a Django project the one every generated test needs (settings,
+    /// tables, the `db` fixture).
     pub conftest: Option<String>,
+    /// The conftest is Django's: written whenever tests are.
+    pub django: bool,
 }
 
 /// Where and how harnesses run.
@@ -115,18 +119,26 @@ pub async fn explore(
             None => groups.push((t.module.clone(), vec![t])),
         }
     }
-    let app = if groups
-        .iter()
-        .flat_map(|(_, ts)| ts)
-        .any(|t| t.kind == TargetKind::Route)
+    // Django: the harness configures it by itself; its conftest configures
+    // it for the generated tests when nothing else does.
+    let django = !groups.is_empty() && index.framework() == Framework::Django;
+    let app = if django
+        || groups
+            .iter()
+            .flat_map(|(_, ts)| ts)
+            .any(|t| t.kind == TargetKind::Route)
     {
         find_app(env, index, settings, cancel).await
     } else {
         Err("no routes".into())
     };
-    let app_json = app.as_ref().ok().map(|(app, _)| app.clone());
     let conftest = app.as_ref().ok().map(|(_, c)| c.clone());
-    let app_error = app.err();
+    let django = django && conftest.is_some();
+    let (app_json, app_error) = match app {
+        Ok((app, _)) if !django => (Some(app), None),
+        Ok(_) => (None, Some("Django views are not explored".to_string())),
+        Err(e) => (None, Some(e)),
+    };
 
     let sem = Arc::new(tokio::sync::Semaphore::new(settings.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
@@ -162,6 +174,7 @@ pub async fn explore(
     Exploration {
         modules: modules.into_iter().map(|(_, m)| m).collect(),
         conftest,
+        django,
     }
 }
 
@@ -309,10 +322,15 @@ async fn find_app(
     let (fw, class) = match framework {
         Framework::Flask => ("flask", "Flask"),
         Framework::Fastapi => ("fastapi", "FastAPI"),
+        Framework::Django => ("django", ""),
         other => return Err(format!("{} project", other.as_str())),
     };
-    let modules = app_modules(env, index, fw, class);
-    if modules.is_empty() {
+    let modules = if fw == "django" {
+        Vec::new()
+    } else {
+        app_modules(env, index, fw, class)
+    };
+    if modules.is_empty() && fw != "django" {
         return Err(format!("no module imports {class} from {fw}"));
     }
     let mut h = start(env, settings).await.map_err(|e| e.to_string())?;
