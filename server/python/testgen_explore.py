@@ -18,6 +18,7 @@ import asyncio
 import builtins
 import collections
 import collections.abc as cabc
+import contextlib
 import copy
 import dataclasses
 import dis
@@ -3405,18 +3406,33 @@ class RouteExplorer(Explorer):
                 data = None
         return resp.status_code, data
 
-    def run(self, plan):
+    @contextlib.contextmanager
+    def fresh_client(self, quiet_close):
+        """A test client over a freshly imported application, built as the
+        generated conftest builds it; the project's modules are restored
+        after. After an exception (a timeout may leave the handler spinning
+        in a worker thread) a FastAPI client is left open: closing it would
+        wait for that thread forever."""
         saved = forget_project_modules()
-        closing = None
-        clean = False
         try:
             app = build_app(self.app_json)
             if self.framework == "flask":
-                client = app.test_client()
-            else:
-                from fastapi.testclient import TestClient
-                closing = TestClient(app)
-                client = closing.__enter__()
+                yield app.test_client()
+                return
+            from fastapi.testclient import TestClient
+            closing = TestClient(app)
+            client = closing.__enter__()
+            yield client
+            try:
+                closing.__exit__(None, None, None)
+            except Exception:
+                if not quiet_close:
+                    raise
+        finally:
+            restore_project_modules(saved)
+
+    def run(self, plan):
+        with self.fresh_client(quiet_close=True) as client:
             gen = self.gen
             gen.harvest = []
             done = []
@@ -3448,17 +3464,7 @@ class RouteExplorer(Explorer):
                     exc = e
             out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
             out.traced()
-            clean = True
             return out
-        finally:
-            # After a timeout the handler may still spin in a worker thread:
-            # closing the client would wait for it forever, so it is left.
-            if closing is not None and clean:
-                try:
-                    closing.__exit__(None, None, None)
-                except Exception:
-                    pass
-            restore_project_modules(saved)
 
     # -- rendering ---------------------------------------------------------------
 
@@ -3470,23 +3476,8 @@ class RouteExplorer(Explorer):
     def run_test(self, fn):
         """A route test gets a `client` built as the conftest builds it."""
         def body():
-            saved = forget_project_modules()
-            closing = None
-            clean = False
-            try:
-                app = build_app(self.app_json)
-                if self.framework == "flask":
-                    client = app.test_client()
-                else:
-                    from fastapi.testclient import TestClient
-                    closing = TestClient(app)
-                    client = closing.__enter__()
+            with self.fresh_client(quiet_close=False) as client:
                 fn(client)
-                clean = True
-            finally:
-                if closing is not None and clean:
-                    closing.__exit__(None, None, None)
-                restore_project_modules(saved)
         status, _ = GUARD.run(body, self.call_timeout * 2, not self.allow_unsafe)
         self.calls += 1
         return status == "ok"

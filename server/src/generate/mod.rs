@@ -158,29 +158,33 @@ pub struct Plan {
 }
 
 /// Measures, explores, validates; returns the edits without writing them.
+/// `index` must describe the files on disk: coverage was measured on them.
 pub async fn plan(
     project: &Project,
+    index: &Index,
     req: &Request,
     cancel: &CancellationToken,
 ) -> Result<Plan, GenerateError> {
     use tracing::Instrument;
     let span = tracing::info_span!("generate", root = %project.root.display());
-    plan_in_span(project, req, cancel).instrument(span).await
+    plan_in_span(project, index, req, cancel)
+        .instrument(span)
+        .await
 }
 
 async fn plan_in_span(
     project: &Project,
+    index: &Index,
     req: &Request,
     cancel: &CancellationToken,
 ) -> Result<Plan, GenerateError> {
     let started = Instant::now();
     let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
     python::check(&interp.path).await?;
-    let index = Index::build(project);
-    let (coverage_before, before) = baseline(project, &index, req, cancel).await?;
+    let (coverage_before, before) = baseline(project, index, req, cancel).await?;
 
     let roots = targets::import_roots(project);
-    let (chosen, mut skipped) = targets::choose(project, &index, &before, &req.filter, &roots);
+    let (chosen, mut skipped) = targets::choose(project, index, &before, &req.filter, &roots);
     tracing::info!(targets = chosen.len(), "exploring");
     let env = explore::Env {
         python: interp.path.clone(),
@@ -189,7 +193,7 @@ async fn plan_in_span(
         cache_dir: explore::cache_dir(&project.root),
     };
     let target_ids: Vec<String> = chosen.iter().map(Target::id).collect();
-    let exploration = explore::explore(&env, &index, chosen, &req.settings, cancel).await;
+    let exploration = explore::explore(&env, index, chosen, &req.settings, cancel).await;
 
     let gen_dir = project.python_root.join(output::DIR);
     let mut dropped = Vec::new();
@@ -366,11 +370,13 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, GenerateError> {
     let started = Instant::now();
-    let plan = plan(project, req, cancel).await?;
+    // One index for both measurements: the files written in between are
+    // tests, which the coverage figures leave out anyway.
+    let index = Index::build(project);
+    let plan = plan(project, &index, req, cancel).await?;
     apply(&plan.edits)?;
     let mut report = plan.report;
     if !plan.edits.is_empty() {
-        let index = Index::build(project);
         let measure = Request {
             python: Some(report.python.clone()),
             baseline: Baseline::Measure,

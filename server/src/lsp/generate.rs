@@ -17,6 +17,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::generate::{self, explore, output::FileEdit, Baseline, Engine, Filter};
+use crate::index::Index;
 use crate::runner::Selection;
 
 use super::document::{Document, Encoding};
@@ -50,6 +51,12 @@ pub async fn generate(
         baseline: Baseline::Existing,
         suite_timeout: Duration::from_secs(settings.test_timeout_s),
     };
+    // Not the live index: it follows unsaved buffers, while the coverage
+    // that chooses the targets was measured on the files on disk.
+    let project = loc.ws.project.clone();
+    let index = tokio::task::spawn_blocking(move || Index::build(&project))
+        .await
+        .map_err(|e| format!("testgen: indexing failed: {e}"))?;
     let what = qualname.as_deref().unwrap_or(loc.rel.as_str()).to_string();
     let task = progress::begin(
         &session.client,
@@ -58,7 +65,7 @@ pub async fn generate(
         false,
     )
     .await;
-    let result = generate::plan(&loc.ws.project, &req, &CancellationToken::new()).await;
+    let result = generate::plan(&loc.ws.project, &index, &req, &CancellationToken::new()).await;
     let plan = match result {
         Ok(p) => p,
         Err(e) => {
