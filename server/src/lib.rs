@@ -3,6 +3,7 @@
 //! binary (`main.rs` + `cli/`) and, later, the language server only translate
 //! between their protocol and these modules. See docs/architecture.md.
 
+pub mod config;
 pub mod coverage;
 pub mod generate;
 pub mod index;

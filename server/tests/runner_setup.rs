@@ -3,49 +3,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-/// itsdangerous's sdist (source and its own test suite), downloaded once
-/// into the target dir and unpacked into a fresh temp dir per call.
 fn itsdangerous_copy() -> (tempfile::TempDir, PathBuf) {
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdists");
-    let archive = cache.join("itsdangerous-2.2.0.tar.gz");
-    if !archive.exists() {
-        let out = Command::new(common::python())
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-            ])
-            .arg("itsdangerous==2.2.0")
-            .arg("-d")
-            .arg(&cache)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip download: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let ok = Command::new("tar")
-        .arg("xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let root = dir.path().join("itsdangerous-2.2.0");
-    (dir, root)
+    common::sdist("itsdangerous", "2.2.0")
 }
 
 #[test]

@@ -1,8 +1,10 @@
-//! `testgen generate PATH [--engine explore] [--target path.py::Qualname...]
-//! [--budget-s N] [--seed N] [--python P] [--json]`: writes validated tests
-//! for the project's gaps under `tests/generated/` and reports coverage
-//! before and after. Exit 0 when it ran (also when some targets were
-//! skipped: the report says why), 2 when it could not run.
+//! `testgen generate PATH [--engine auto|explore|llm] [--target path.py::Qualname...]
+//! [--budget-s N] [--max-calls N] [--seed N] [--allow-unsafe] [--python P]
+//! [--setup] [--timeout S] [--json]`: writes validated tests for the
+//! project's gaps under `tests/generated/` and reports coverage before and
+//! after. Flags override `[tool.testgen]` (docs/configuration.md). Exit 0
+//! when it ran (also when some targets were skipped: the report says why),
+//! 2 when it could not run.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,68 +12,61 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use testgen::generate::{self, explore, Baseline, Engine, Filter, Report};
-use testgen::workspace;
+use testgen::config::EngineChoice;
+use testgen::generate::{self, AnyEngine, BaselineKind, BaselineSource, Filter, Limits, Report};
+use testgen::runner;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EngineArg {
-    /// Offline, coverage-guided exploration in the project's interpreter.
-    Explore,
-    /// A language model (OpenAI-compatible API).
-    Llm,
-}
+use super::project_config;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project directory.
     pub path: PathBuf,
-    /// Which engine writes the tests.
-    #[arg(long, value_enum, default_value_t = EngineArg::Explore)]
-    pub engine: EngineArg,
+    /// Which engine writes the tests [default: auto: the LLM when one is configured, explore otherwise].
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineChoice>,
     /// Only these functions (path relative to the project root), whatever their coverage.
     #[arg(long, value_name = "PATH.py::QUALNAME", num_args = 1..)]
     pub target: Vec<String>,
-    /// Wall-clock cap per target, in seconds.
-    #[arg(long, value_name = "N", default_value_t = 10.0)]
-    pub budget_s: f64,
-    /// Calls tried per target at most (what keeps a seed's output stable).
-    #[arg(long, value_name = "N", default_value_t = 400)]
-    pub max_calls: u32,
-    /// Seed of the search: the same seed gives the same tests.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Wall-clock cap per target, in seconds [default: 10].
+    #[arg(long, value_name = "N")]
+    pub budget_s: Option<f64>,
+    /// Calls tried per target at most (what keeps a seed's output stable) [default: 400].
+    #[arg(long, value_name = "N")]
+    pub max_calls: Option<u32>,
+    /// Seed of the search: the same seed gives the same tests [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Also explore functions that delete files, start processes or use the network.
     #[arg(long)]
     pub allow_unsafe: bool,
     /// The Python interpreter [default: $VIRTUAL_ENV, .venv/ or venv/ in the project, python3].
     #[arg(long, value_name = "P")]
     pub python: Option<PathBuf>,
-    /// Limit of each run of the project's test suite, in seconds.
-    #[arg(long, value_name = "S", default_value_t = 600)]
-    pub timeout: u64,
+    /// Create .venv when there is none and install the project (and its
+    /// requirements) plus pytest and pytest-cov into it first.
+    #[arg(long)]
+    pub setup: bool,
+    /// Limit of each run of the project's test suite, in seconds [default: 600].
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let engine = match args.engine {
-        EngineArg::Explore => Engine::Explore,
-        EngineArg::Llm => {
-            return Err(super::Failure::usage(
-                "the llm engine is not available yet; use --engine explore (the default, no API key needed)",
-            )
-            .into())
-        }
-    };
-    if !(args.budget_s > 0.0 && args.budget_s <= 3600.0) {
-        return Err(super::Failure::usage("--budget-s must be between 0 and 3600").into());
-    }
-    if args.timeout == 0 || args.max_calls == 0 {
-        return Err(super::Failure::usage("--timeout and --max-calls must be at least 1").into());
-    }
-    let project =
-        workspace::discover(&args.path).map_err(|e| super::Failure::usage(e.to_string()))?;
+    let mut layer = project_config::cli_layer();
+    let v = &mut layer.values;
+    v.python = args.python.clone();
+    v.engine = args.engine;
+    v.test_timeout_s = args.timeout;
+    v.explore.budget_s = args.budget_s;
+    v.explore.max_calls = args.max_calls;
+    v.explore.seed = args.seed;
+    v.explore.allow_unsafe = args.allow_unsafe.then_some(true);
+    let (project, config) = project_config::load(&args.path, layer)?;
+    let engine = AnyEngine::choose(config.engine, &config).map_err(super::Failure::usage)?;
     let filter = if args.target.is_empty() {
         Filter::AllGaps
     } else {
@@ -83,25 +78,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(super::Failure::usage)?,
         )
     };
-    let req = generate::Request {
-        python: args.python.clone(),
-        engine,
-        filter,
-        settings: explore::Settings {
-            budget_s: args.budget_s,
-            max_calls: args.max_calls,
-            seed: args.seed,
-            allow_unsafe: args.allow_unsafe,
-            ..explore::Settings::default()
+    let setup = args.setup;
+    let result = super::run_cancellable(|cancel| async move {
+        let mut python = config.python.clone();
+        if setup {
+            python = Some(
+                runner::setup::ensure_venv(
+                    &project.root,
+                    &project.python_root,
+                    python.as_deref(),
+                    &cancel,
+                )
+                .await?,
+            );
+        }
+        let req = generate::Request {
+            python,
+            filter,
+            limits: Limits::from_config(&config),
+            baseline: BaselineSource::Measure,
+            suite_timeout: Duration::from_secs(config.test_timeout_s),
+            pytest_args: config.pytest_args.clone(),
+        };
+        generate::run(&project, &req, &engine, &cancel).await
+    })?;
+    let report = result.map_err(|e| match e {
+        generate::GenerateError::Cancelled => super::Failure {
+            code: 130,
+            message: "cancelled; nothing was written".into(),
         },
-        baseline: Baseline::Measure,
-        suite_timeout: Duration::from_secs(args.timeout),
-    };
-    let result =
-        super::run_cancellable(
-            |cancel| async move { generate::run(&project, &req, &cancel).await },
-        )?;
-    let report = result.map_err(|e| super::Failure::usage(e.to_string()))?;
+        other => super::Failure::usage(other.to_string()),
+    })?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     if args.json {
@@ -115,6 +122,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn summary(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    if r.baseline == BaselineKind::NoTests {
+        writeln!(
+            w,
+            "no tests found: baseline 0% ({} statements, none run)",
+            r.coverage_before.statements
+        )?;
+    }
     for f in &r.files {
         writeln!(w, "wrote {} ({} tests)", f.path, f.tests.len())?;
     }
@@ -148,7 +162,7 @@ fn summary(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.tests_written,
         r.targets.len(),
         r.duration_s,
-        r.engine.as_str(),
+        r.engine,
         r.seed,
         r.coverage_before.line_percent,
     )

@@ -5,6 +5,7 @@ mod gaps_cmd;
 mod generate_cmd;
 mod index_cmd;
 mod lsp_cmd;
+mod project_config;
 mod test_cmd;
 
 use std::process::ExitCode;

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use testgen::runner::{self, Change, RunOutcome, RunRequest, Selection, TestOutcome, TestRun};
-use testgen::workspace;
+
+use super::project_config;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,9 +28,9 @@ pub struct Args {
     /// Run only the tests whose recorded coverage touches these lines.
     #[arg(long, value_name = "FILE[:A-B]", num_args = 1..)]
     pub affected: Vec<String>,
-    /// Kill pytest (and everything it started) after this many seconds.
-    #[arg(long, value_name = "S", default_value_t = 600)]
-    pub timeout: u64,
+    /// Kill pytest (and everything it started) after this many seconds [default: 600].
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
     /// Create .venv when there is none and install the project's
     /// requirements plus pytest and pytest-cov into it first.
     #[arg(long)]
@@ -43,11 +44,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.timeout == 0 {
-        return Err(super::Failure::usage("--timeout must be at least 1 second").into());
+    let mut layer = project_config::cli_layer();
+    layer.values.python = args.python.clone();
+    layer.values.test_timeout_s = args.timeout;
+    if !args.pytest_args.is_empty() {
+        layer.values.pytest_args = Some(args.pytest_args.clone());
     }
-    let project =
-        workspace::discover(&args.path).map_err(|e| super::Failure::usage(e.to_string()))?;
+    let (project, config) = project_config::load(&args.path, layer)?;
     let selection = if !args.only.is_empty() {
         Selection::Only(args.only.clone())
     } else if !args.affected.is_empty() {
@@ -61,8 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Selection::All
     };
+    let timeout = config.test_timeout_s;
     let result = super::run_cancellable(|cancel| async move {
-        let mut python = args.python.clone();
+        let mut python = config.python.clone();
         if args.setup {
             let venv = runner::setup::ensure_venv(
                 &project.root,
@@ -76,8 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let req = RunRequest {
             python,
             selection,
-            timeout: Duration::from_secs(args.timeout),
-            extra_args: args.pytest_args.clone(),
+            timeout: Duration::from_secs(timeout),
+            extra_args: config.pytest_args.clone(),
         };
         runner::run_tests(&project, &req, &cancel).await
     })?;
@@ -92,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary(&mut w, &run)?;
     }
     w.flush()?;
-    Ok(exit_code(&run, args.timeout))
+    Ok(exit_code(&run, timeout))
 }
 
 fn exit_code(run: &TestRun, timeout: u64) -> ExitCode {

@@ -165,6 +165,11 @@ pub struct FileGaps {
 pub struct FunctionRow {
     pub path: RelPath,
     pub qualname: String,
+    /// coverage.py's name for the function's region (`coverage json`'s
+    /// `functions` key): the qualname, or `qualname@line` for a def that
+    /// shares its qualname with an earlier one (`@typing.overload` stubs,
+    /// redefinitions), as coverage.py disambiguates them.
+    pub region: String,
     pub line: u32,
     pub end_line: u32,
     pub statements: u32,
@@ -241,6 +246,7 @@ where
             unindexed_files.push(file.path.clone());
             continue;
         };
+        let first = functions.len();
         for fc in function_coverage(file, &fi) {
             collect_function(
                 &fc,
@@ -249,6 +255,7 @@ where
                 &mut uncovered_classes,
             );
         }
+        name_regions(&mut functions[first..]);
     }
     files_with_gaps.sort_by(|a, b| {
         b.1.missing_lines
@@ -274,6 +281,30 @@ where
     }
 }
 
+/// coverage.py's region names for one file's functions (its jsonreport;
+/// `<locals>` left out of nested functions' names):
+/// in order of their first line, the first same-named region with
+/// statements keeps the name; a region whose name is taken, or that has no
+/// statements while a same-named one has, is `name@line`.
+fn name_regions(rows: &mut [FunctionRow]) {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].line);
+    // coverage.py names nested functions without Python's `<locals>`.
+    let base = |r: &FunctionRow| r.qualname.replace(".<locals>", "");
+    let with_statements: std::collections::HashSet<String> =
+        rows.iter().filter(|r| r.statements > 0).map(base).collect();
+    let mut taken = std::collections::HashSet::new();
+    for i in order {
+        let r = &mut rows[i];
+        let mut name = base(r);
+        if taken.contains(&name) || (with_statements.contains(&name) && r.statements == 0) {
+            name = format!("{name}@{}", r.line);
+        }
+        taken.insert(name.clone());
+        r.region = name;
+    }
+}
+
 fn collect_function(
     fc: &FunctionCoverage,
     functions: &mut Vec<FunctionRow>,
@@ -284,6 +315,7 @@ fn collect_function(
     functions.push(FunctionRow {
         path: f.path.clone(),
         qualname: f.qualname.clone(),
+        region: String::new(), // named once the file's rows are known
         line: f.line,
         end_line: f.end_line,
         statements: fc.counts.statements,

@@ -103,14 +103,20 @@ pub fn choose(
         }
         found_functions.push((row.path.clone(), row.qualname.clone()));
         let explicit = matches!(filter, Filter::Functions(_));
-        if row.missing_lines.is_empty() && !explicit {
+        // No statements (an `@overload` stub): nothing a test could cover.
+        if row.statements == 0 || (row.missing_lines.is_empty() && !explicit) {
             continue;
         }
         let id = format!("{}::{}", row.path, row.qualname);
         let Some(file) = index.file(&row.path) else {
             continue;
         };
-        let Some(info) = file.functions.iter().find(|f| f.qualname == row.qualname) else {
+        // By line too: `@overload` stubs share the implementation's qualname.
+        let Some(info) = file
+            .functions
+            .iter()
+            .find(|f| f.qualname == row.qualname && f.line == row.line)
+        else {
             continue;
         };
         if let Some(reason) = django_view(info, &file.django, &django_views) {
@@ -285,6 +291,23 @@ pub fn import_roots(project: &Project) -> Vec<PathBuf> {
     }
     roots.dedup();
     roots
+}
+
+/// `roots` relative to the Python root (`.` for the root itself), for the
+/// generated conftest; roots outside it are left out.
+pub fn relative_roots(project: &Project, roots: &[PathBuf]) -> Vec<String> {
+    roots
+        .iter()
+        .filter_map(|r| r.strip_prefix(&project.python_root).ok())
+        .map(|r| {
+            let s = r.to_string_lossy().replace('\\', "/");
+            if s.is_empty() {
+                ".".to_string()
+            } else {
+                s
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

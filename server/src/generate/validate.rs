@@ -2,24 +2,30 @@
 //! a staging directory beside the project's tests (so the project's own
 //! conftest files apply exactly as they will later), run 3 times in a row,
 //! and every test that fails or errors in any run is dropped with the
-//! reason. Then the survivors run 3 times again, until a round is clean.
+//! reason; the survivors run 3 times again, until a round is clean.
+//!
+//! Judged per test: a file that does not import (one test's bad import
+//! line) is split, each test staged in a file of its own with its own
+//! imports, so only the tests that break it are dropped. A run that times
+//! out passes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::candidates::TestKey;
 use super::output::{self, TestModule};
+use crate::index::model::RelPath;
 use crate::runner::plain::{self, PlainRun};
 use crate::runner::{process, RunnerError, TestOutcome};
 use crate::workspace::Project;
 
 /// Runs in a row a test must pass.
 pub const RUNS: usize = 3;
-const MAX_ROUNDS: usize = 3;
-const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+const MAX_ROUNDS: usize = 4;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Dropped {
@@ -30,25 +36,55 @@ pub struct Dropped {
 
 #[derive(Debug, Default)]
 pub struct Validated {
-    /// file name → tests that passed every run.
+    /// File name → tests that passed every run.
     pub files: BTreeMap<String, TestModule>,
     pub dropped: Vec<Dropped>,
+    /// What each test executed in a measured run (when asked for).
+    pub reached: BTreeMap<TestKey, BTreeMap<RelPath, BTreeSet<u32>>>,
 }
 
-/// Validates candidate test modules (file name → tests), with the generated
-/// `conftest` when route tests need it.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+}
+
+pub struct Options<'a> {
+    /// The generated conftest (body and import roots), as it will be written.
+    pub conftest: Option<&'a str>,
+    pub import_roots: &'a [String],
+    pub header: &'a (dyn Fn(&str) -> String + Sync),
+    /// Record per-test coverage (for tests whose reach is unknown).
+    pub measure: bool,
+    /// Limit of one pytest run.
+    pub timeout: Duration,
+}
+
+/// Where each staged file's tests come from.
+#[derive(Debug, Clone)]
+struct Staged {
+    file: String,
+    /// Some: this staged file holds only that test (its file was split).
+    only: Option<String>,
+}
+
+/// Validates candidate test modules (file name → tests).
 pub async fn validate(
     project: &Project,
     python: &Path,
-    mut files: BTreeMap<String, TestModule>,
-    conftest: Option<&str>,
-    header: impl Fn(&str) -> String,
+    files: &BTreeMap<String, TestModule>,
+    opts: &Options<'_>,
     cancel: &CancellationToken,
-) -> Result<Validated, RunnerError> {
-    let mut dropped = Vec::new();
-    files.retain(|_, m| !m.tests.is_empty());
-    if files.is_empty() {
-        return Ok(Validated { files, dropped });
+) -> Result<Validated, ValidateError> {
+    let mut v = Validated {
+        files: files.clone(),
+        ..Validated::default()
+    };
+    v.files.retain(|_, m| !m.tests.is_empty());
+    if v.files.is_empty() {
+        return Ok(v);
     }
     let tests_dir = project.python_root.join("tests");
     std::fs::create_dir_all(&tests_dir).map_err(io(format!("creating {}", tests_dir.display())))?;
@@ -58,141 +94,261 @@ pub async fn validate(
         .prefix(".testgen-staging-")
         .tempdir_in(&tests_dir)
         .map_err(io("creating the staging directory".into()))?;
-    if let Some(c) = conftest {
-        write(
-            &staging.path().join("conftest.py"),
-            &output::conftest_text(c),
-        )?;
-    }
+    write(
+        &staging.path().join("conftest.py"),
+        &output::conftest_text(opts.conftest.unwrap_or(""), opts.import_roots),
+    )?;
+    let mut split: BTreeSet<String> = BTreeSet::new();
+    let mut was_split: BTreeSet<String> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
-        let mut paths = Vec::new();
-        for (name, m) in &files {
-            let p = staging.path().join(name);
-            write(&p, &m.render(&header(name)))?;
-            paths.push(p);
-        }
+        let staged = stage(staging.path(), &v.files, &split, opts.header)?;
+        let paths: Vec<PathBuf> = staged.keys().map(|n| staging.path().join(n)).collect();
         let junit = staging.path().join("results.xml");
-        let mut failures: BTreeMap<(String, String), String> = BTreeMap::new();
+        let data = staging.path().join(".coverage");
+        let mut failures = Failures::default();
         for run in 1..=RUNS {
-            let r = plain::run_paths(project, python, &paths, &junit, RUN_TIMEOUT, cancel).await?;
+            let measure = (opts.measure && run == 1).then_some(data.as_path());
+            let r = plain::run_paths(
+                project,
+                python,
+                &paths,
+                &junit,
+                measure,
+                opts.timeout,
+                cancel,
+            )
+            .await?;
             if r.exit == process::Exit::Cancelled {
-                return Err(RunnerError::Io {
-                    context: "validating generated tests".into(),
-                    source: std::io::Error::other("cancelled"),
-                });
+                return Err(ValidateError::Cancelled);
             }
-            collect_failures(&r, run, &files, &mut failures);
+            failures.collect(&r, run, &staged, &v.files);
+            if let Some(c) = &r.contexts {
+                record_reach(c, &staged, &mut v.reached);
+            }
         }
-        if failures.is_empty() {
+        if failures.is_empty() && split.is_empty() {
             tracing::info!(round, "generated tests passed {RUNS} runs");
-            return Ok(Validated { files, dropped });
+            return Ok(v);
         }
-        for ((file, test), reason) in failures {
-            if let Some(m) = files.get_mut(&file) {
-                if test.is_empty() {
-                    for (name, _) in std::mem::take(&mut m.tests) {
-                        dropped.push(Dropped {
-                            file: file.clone(),
-                            test: name,
-                            reason: reason.clone(),
-                        });
-                    }
-                } else {
-                    m.remove(&test);
-                    dropped.push(Dropped {
-                        file: file.clone(),
-                        test,
-                        reason,
-                    });
-                }
-            }
-        }
-        files.retain(|_, m| !m.tests.is_empty());
-        for stale in std::fs::read_dir(staging.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = stale.file_name().to_string_lossy().into_owned();
-            if name.starts_with("test_") && !files.contains_key(&name) {
-                let _ = std::fs::remove_file(stale.path());
-            }
-        }
-        if files.is_empty() {
-            break;
+        let newly_split = failures.apply(&mut v, &split, &was_split);
+        // Split files that came through are confirmed whole next round.
+        was_split.extend(split.iter().cloned());
+        split = newly_split;
+        v.files.retain(|_, m| !m.tests.is_empty());
+        if v.files.is_empty() {
+            return Ok(v);
         }
     }
     // Still failing after the last round: nothing of it is written.
-    for (file, m) in std::mem::take(&mut files) {
+    for (file, m) in std::mem::take(&mut v.files) {
         for (test, _) in m.tests {
-            dropped.push(Dropped {
+            v.dropped.push(Dropped {
                 file: file.clone(),
                 test,
                 reason: format!("still unstable after {MAX_ROUNDS} rounds of validation"),
             });
         }
     }
-    Ok(Validated { files, dropped })
+    Ok(v)
 }
 
-/// Records every test of `files` that did not pass in this run, with why.
-fn collect_failures(
-    r: &PlainRun,
-    run: usize,
+/// Writes this round's staged files (whole files, or one file per test of
+/// the split ones) and removes the previous round's.
+fn stage(
+    dir: &Path,
     files: &BTreeMap<String, TestModule>,
-    failures: &mut BTreeMap<(String, String), String>,
+    split: &BTreeSet<String>,
+    header: &(dyn Fn(&str) -> String + Sync),
+) -> Result<BTreeMap<String, Staged>, ValidateError> {
+    for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = old.file_name().to_string_lossy().into_owned();
+        if name.starts_with("test_") {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    let mut staged = BTreeMap::new();
+    for (file, m) in files {
+        if !split.contains(file) {
+            write(&dir.join(file), &m.render(&header(file)))?;
+            staged.insert(
+                file.clone(),
+                Staged {
+                    file: file.clone(),
+                    only: None,
+                },
+            );
+            continue;
+        }
+        let stem = file.trim_end_matches(".py");
+        for (i, (name, _)) in m.tests.iter().enumerate() {
+            let alone = m.only(name);
+            let staged_name = format!("{stem}__{i}.py");
+            write(&dir.join(&staged_name), &alone.render(&header(file)))?;
+            staged.insert(
+                staged_name,
+                Staged {
+                    file: file.clone(),
+                    only: Some(name.clone()),
+                },
+            );
+        }
+    }
+    Ok(staged)
+}
+
+fn record_reach(
+    contexts: &crate::runner::TestContexts,
+    staged: &BTreeMap<String, Staged>,
+    reached: &mut BTreeMap<TestKey, BTreeMap<RelPath, BTreeSet<u32>>>,
 ) {
-    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
-    for t in &r.tests {
-        let (file, test) = split_nodeid(&t.nodeid);
-        if !files.contains_key(&file) {
+    for (nodeid, by_file) in contexts.lines_by_test() {
+        let (staged_file, test) = split_nodeid(nodeid);
+        let Some(s) = staged.get(&staged_file) else {
             continue;
-        }
-        seen.insert((file.clone(), test.clone()));
-        if matches!(t.outcome, TestOutcome::Passed) {
-            continue;
-        }
-        let what = match t.outcome {
-            TestOutcome::Failed => "failed",
-            TestOutcome::Error if test.is_empty() => "does not import",
-            TestOutcome::Error => "errored",
-            _ => "was skipped",
         };
-        let msg = t
-            .message
-            .as_deref()
-            .and_then(|m| m.lines().next())
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect::<String>();
+        let entry = reached.entry((s.file.clone(), test)).or_default();
+        for (file, lines) in by_file {
+            entry.entry(file.clone()).or_default().extend(lines);
+        }
+    }
+}
+
+/// What went wrong in a round, by file and test.
+#[derive(Debug, Default)]
+struct Failures {
+    /// (file, test) → why it is dropped.
+    tests: BTreeMap<TestKey, String>,
+    /// Whole files that did not import, with pytest's message.
+    files: BTreeMap<String, String>,
+}
+
+impl Failures {
+    fn is_empty(&self) -> bool {
+        self.tests.is_empty() && self.files.is_empty()
+    }
+
+    /// Records every test of this run that did not pass, with why.
+    fn collect(
+        &mut self,
+        r: &PlainRun,
+        run: usize,
+        staged: &BTreeMap<String, Staged>,
+        files: &BTreeMap<String, TestModule>,
+    ) {
         let flaky = if run > 1 {
             " (flaky: passed before)"
         } else {
             ""
         };
-        failures
-            .entry((file, test))
-            .or_insert_with(|| format!("{what} in run {run} of {RUNS}{flaky}: {msg}"));
-    }
-    // A test pytest did not report (the run was killed, or it was not
-    // collected) cannot be trusted either.
-    for (file, m) in files {
-        if seen.contains(&(file.clone(), String::new())) {
-            continue;
+        let mut seen: BTreeSet<TestKey> = BTreeSet::new();
+        for t in &r.tests {
+            let (staged_file, test) = split_nodeid(&t.nodeid);
+            let Some(s) = staged.get(&staged_file) else {
+                continue;
+            };
+            let msg = first_line(t.message.as_deref());
+            if test.is_empty() {
+                // The staged file did not import.
+                match &s.only {
+                    None => {
+                        self.files.entry(s.file.clone()).or_insert(msg);
+                    }
+                    Some(only) => {
+                        self.tests
+                            .entry((s.file.clone(), only.clone()))
+                            .or_insert_with(|| format!("does not import: {msg}"));
+                    }
+                }
+                seen.extend(staged_tests(s, files));
+                continue;
+            }
+            let key = (s.file.clone(), test);
+            seen.insert(key.clone());
+            if r.exit == process::Exit::TimedOut {
+                continue; // reported below, whatever pytest said
+            }
+            let what = match t.outcome {
+                TestOutcome::Passed => continue,
+                TestOutcome::Failed => "failed",
+                TestOutcome::Error => "errored",
+                _ => "was skipped",
+            };
+            self.tests
+                .entry(key)
+                .or_insert_with(|| format!("{what} in run {run} of {RUNS}{flaky}: {msg}"));
         }
-        for (name, _) in &m.tests {
-            if !seen.contains(&(file.clone(), name.clone())) {
-                let why = match r.exit {
-                    process::Exit::TimedOut => "the validation run timed out",
-                    _ => "not reported by pytest",
+        for s in staged.values() {
+            for key in staged_tests(s, files) {
+                let why = if r.exit == process::Exit::TimedOut {
+                    "the validation run timed out (a test hangs or leaves a thread running)"
+                } else if seen.contains(&key) {
+                    continue;
+                } else {
+                    "not reported by pytest"
                 };
-                failures
-                    .entry((file.clone(), name.clone()))
+                self.tests
+                    .entry(key)
                     .or_insert_with(|| format!("{why} in run {run} of {RUNS}"));
             }
         }
     }
+
+    /// Drops the failed tests; returns the files to validate test by test
+    /// next round. A file that was split before and still does not import
+    /// whole loses its remaining tests: each passes alone, not together.
+    fn apply(
+        self,
+        v: &mut Validated,
+        split: &BTreeSet<String>,
+        was_split: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
+        let mut next = BTreeSet::new();
+        for (file, msg) in self.files {
+            if was_split.contains(&file) || split.contains(&file) {
+                if let Some(m) = v.files.get_mut(&file) {
+                    for (test, _) in std::mem::take(&mut m.tests) {
+                        v.dropped.push(Dropped {
+                            file: file.clone(),
+                            test,
+                            reason: format!("passes alone, but its file does not import with the other tests: {msg}"),
+                        });
+                    }
+                }
+            } else {
+                next.insert(file);
+            }
+        }
+        for ((file, test), reason) in self.tests {
+            if let Some(m) = v.files.get_mut(&file) {
+                m.remove(&test);
+                v.dropped.push(Dropped { file, test, reason });
+            }
+        }
+        next
+    }
+}
+
+fn staged_tests(s: &Staged, files: &BTreeMap<String, TestModule>) -> Vec<TestKey> {
+    match &s.only {
+        Some(t) => vec![(s.file.clone(), t.clone())],
+        None => files
+            .get(&s.file)
+            .map(|m| {
+                m.tests
+                    .iter()
+                    .map(|(n, _)| (s.file.clone(), n.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn first_line(m: Option<&str>) -> String {
+    m.and_then(|m| m.lines().next())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
 }
 
 /// `tests/.staging/test_x.py::test_y[param]` → (`test_x.py`, `test_y`);
@@ -204,13 +360,17 @@ fn split_nodeid(nodeid: &str) -> (String, String) {
     (file, test)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), RunnerError> {
-    crate::workspace::artifacts::write_atomic(path, text.as_bytes())
-        .map_err(io(format!("writing {}", path.display())))
+fn write(path: &Path, text: &str) -> Result<(), ValidateError> {
+    crate::workspace::artifacts::write_atomic(path, text.as_bytes()).map_err(|source| {
+        ValidateError::Runner(RunnerError::Io {
+            context: format!("writing {}", path.display()),
+            source,
+        })
+    })
 }
 
-fn io(context: String) -> impl FnOnce(std::io::Error) -> RunnerError {
-    move |source| RunnerError::Io { context, source }
+fn io(context: String) -> impl FnOnce(std::io::Error) -> ValidateError {
+    move |source| ValidateError::Runner(RunnerError::Io { context, source })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use tower_lsp_server::ls_types::{
     TextEdit, Uri, WorkspaceEdit,
 };
 
-use crate::generate::{self, explore, output::FileEdit, Baseline, Engine, Filter};
+use crate::generate::{self, output::FileEdit, AnyEngine, BaselineSource, Filter, Limits};
 use crate::index::Index;
 use crate::runner::Selection;
 
@@ -32,24 +32,20 @@ pub async fn generate(
     loc: Located,
     qualname: Option<String>,
 ) -> Result<Value, String> {
-    let settings = session.settings();
-    if settings.engine != "explore" {
-        return Err(format!(
-            "engine {:?} is not available yet; set testgen.engine to \"explore\" (offline, no API key)",
-            settings.engine
-        ));
-    }
+    let settings = session.config(loc.ws.root());
+    let engine = AnyEngine::choose(settings.engine, &settings)
+        .map_err(|e| format!("testgen: {e} (setting testgen.engine)"))?;
     let filter = match &qualname {
         Some(q) => Filter::Functions(vec![(loc.rel.clone(), q.clone())]),
         None => Filter::Files(vec![loc.rel.clone()]),
     };
     let req = generate::Request {
         python: settings.python.clone(),
-        engine: Engine::Explore,
         filter,
-        settings: explore::Settings::default(),
-        baseline: Baseline::Existing,
+        limits: Limits::from_config(&settings),
+        baseline: BaselineSource::Existing,
         suite_timeout: Duration::from_secs(settings.test_timeout_s),
+        pytest_args: settings.pytest_args.clone(),
     };
     // Not the live index: it follows unsaved buffers, while the coverage
     // that chooses the targets was measured on the files on disk.
@@ -65,7 +61,14 @@ pub async fn generate(
         false,
     )
     .await;
-    let result = generate::plan(&loc.ws.project, &index, &req, &CancellationToken::new()).await;
+    let result = generate::plan(
+        &loc.ws.project,
+        &index,
+        &req,
+        &engine,
+        &CancellationToken::new(),
+    )
+    .await;
     let plan = match result {
         Ok(p) => p,
         Err(e) => {

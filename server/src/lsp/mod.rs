@@ -16,7 +16,6 @@ mod render;
 mod runs;
 mod server;
 mod session;
-pub mod settings;
 mod state;
 mod transport;
 mod watch;

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::{
 use super::document::{Document, Encoding};
 use super::facts::{CoverageFacts, FunctionFact, ResultFacts, TestFact};
 use super::line_map::LineMap;
-use super::settings::Settings;
+use crate::config::{Config, Severity};
 
 pub const SOURCE: &str = "testgen";
 pub const UNCOVERED: &str = "uncovered-function";
@@ -61,19 +61,23 @@ impl View<'_> {
     }
 }
 
-pub fn diagnostics(
-    view: &View,
-    uri: &Uri,
-    settings: &Settings,
-    test_file: bool,
-) -> Vec<Diagnostic> {
+fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Information => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    }
+}
+
+pub fn diagnostics(view: &View, uri: &Uri, settings: &Config, test_file: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if !test_file {
         for (f, range, map) in view.functions() {
             if f.is_uncovered() {
                 out.push(diag(
                     range,
-                    settings.uncovered_severity,
+                    severity(settings.uncovered_severity),
                     UNCOVERED,
                     format!("`{}` is not covered by any test", f.qualname),
                     f.qualname.clone(),

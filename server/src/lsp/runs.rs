@@ -53,7 +53,7 @@ impl Runs {
 
 /// A document was saved: after the debounce, run the tests its lines affect.
 pub fn on_save(session: Arc<Session>, runs: Arc<Runs>, ws: Arc<WorkspaceState>, rel: RelPath) {
-    let settings = session.settings();
+    let settings = session.config(ws.root());
     if !settings.run_on_save {
         return;
     }
@@ -113,7 +113,7 @@ pub async fn run(
     if let Ok(mut c) = runs.current.lock() {
         *c = Some(token.clone());
     }
-    let settings = session.settings();
+    let settings = session.config(ws.root());
     let task = progress::begin(
         &session.client,
         session.caps().work_done_progress,

@@ -19,9 +19,9 @@ use super::document::{Document, Encoding};
 use super::render::{self, LensData};
 use super::runs::{self, Runs};
 use super::session::{ClientCaps, Session};
-use super::settings::Layer;
 use super::state::WorkspaceState;
 use super::watch::{self, WatchHandle};
+use crate::config::Source;
 
 pub struct Backend {
     session: Arc<Session>,
@@ -144,16 +144,11 @@ impl Backend {
     }
 
     async fn apply_config_layer(&self, v: &Value) {
-        match Layer::from_json(v) {
-            Ok(layer) => {
-                if let Ok(mut l) = self.session.layers.lock() {
-                    l.1 = layer;
-                }
-                if let Err(e) = self.session.recompute_settings() {
-                    self.session.show_error(format!("testgen: {e}")).await;
-                }
-            }
-            Err(e) => self.session.show_error(format!("testgen: {e}")).await,
+        let result = self
+            .session
+            .set_editor_settings(Source::WorkspaceConfiguration, v.clone());
+        if let Err(e) = result {
+            self.session.show_error(format!("testgen: {e}")).await;
         }
     }
 
@@ -312,15 +307,16 @@ impl LanguageServer for Backend {
         if let Ok(mut f) = self.session.folders.write() {
             *f = folders;
         }
-        let init = match params.initialization_options.as_ref() {
-            Some(v) => Layer::from_json(v).map_err(invalid_params)?,
-            None => Layer::default(),
-        };
-        if let Ok(mut l) = self.session.layers.lock() {
-            l.0 = init;
-        }
-        if let Err(e) = self.session.recompute_settings() {
-            // pyproject.toml trouble must not keep the server from starting.
+        let init = params.initialization_options.clone().unwrap_or(Value::Null);
+        if let Err(e) = self
+            .session
+            .set_editor_settings(Source::InitializationOptions, init)
+        {
+            if e.starts_with(Source::InitializationOptions.describe()) {
+                return Err(invalid_params(e));
+            }
+            // pyproject.toml trouble must not keep the server from starting;
+            // `initialized` shows it.
             tracing::warn!("{e}");
         }
         Ok(InitializeResult {
@@ -370,6 +366,10 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // A broken pyproject.toml did not stop `initialize`; say it now.
+        if let Err(e) = self.session.recompute_configs() {
+            self.session.show_error(format!("testgen: {e}")).await;
+        }
         self.fetch_configuration().await;
         self.index_folders().await;
     }

@@ -3,7 +3,7 @@
 //! calls on the session; the session never blocks the message loop (heavy
 //! work goes to `spawn_blocking`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -17,8 +17,8 @@ use crate::workspace;
 use super::document::{Document, Encoding};
 use super::line_map::LineMap;
 use super::render::{self, View};
-use super::settings::{Layer, Settings};
 use super::state::WorkspaceState;
+use crate::config::{self, Config, Layer, Source};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientCaps {
@@ -38,9 +38,12 @@ pub struct Session {
     pub docs: DashMap<String, Document>,
     pub folders: RwLock<Vec<PathBuf>>,
     pub workspaces: RwLock<Vec<Arc<WorkspaceState>>>,
-    /// initializationOptions, workspace/configuration.
-    pub layers: Mutex<(Layer, Layer)>,
-    pub settings: RwLock<Arc<Settings>>,
+    /// The editor's settings as sent: initializationOptions,
+    /// workspace/configuration (each folder resolves their relative paths
+    /// against its own root).
+    editor: Mutex<EditorSettings>,
+    /// The resolved configuration of each workspace folder.
+    configs: RwLock<HashMap<PathBuf, Arc<Config>>>,
     /// URIs that currently have diagnostics, to clear the ones that no longer do.
     published: Mutex<HashSet<String>>,
     /// Becomes true once the workspace folders are indexed and loaded.
@@ -63,8 +66,8 @@ impl Session {
             docs: DashMap::new(),
             folders: RwLock::new(Vec::new()),
             workspaces: RwLock::new(Vec::new()),
-            layers: Mutex::new((Layer::default(), Layer::default())),
-            settings: RwLock::new(Arc::new(Settings::default())),
+            editor: Mutex::new(EditorSettings::default()),
+            configs: RwLock::new(HashMap::new()),
             published: Mutex::new(HashSet::new()),
             ready: tokio::sync::watch::Sender::new(false),
         }
@@ -89,8 +92,18 @@ impl Session {
         self.caps.get().copied().unwrap_or_default()
     }
 
-    pub fn settings(&self) -> Arc<Settings> {
-        self.settings.read().map(|s| s.clone()).unwrap_or_default()
+    /// The configuration of the folder holding `root` (the defaults over
+    /// the editor's settings when the folder is unknown).
+    pub fn config(&self, root: &Path) -> Arc<Config> {
+        if let Some(c) = self.configs.read().ok().and_then(|m| m.get(root).cloned()) {
+            return c;
+        }
+        let editor = self
+            .editor
+            .lock()
+            .map(|e| e.layers(None))
+            .unwrap_or_default();
+        Arc::new(Config::from_layers(&editor).unwrap_or_default())
     }
 
     pub fn workspaces(&self) -> Vec<Arc<WorkspaceState>> {
@@ -100,19 +113,42 @@ impl Session {
             .unwrap_or_default()
     }
 
-    /// Recomputes the settings from the layers and the first folder's
-    /// pyproject.toml. An invalid layer keeps the previous settings and
-    /// returns the problem for the user.
-    pub fn recompute_settings(&self) -> Result<(), String> {
-        let (init, config) = self.layers.lock().map(|l| l.clone()).unwrap_or_default();
-        let root = self.folders.read().ok().and_then(|f| f.first().cloned());
-        let py = match root {
-            Some(r) => Layer::from_pyproject(&r)?,
-            None => Layer::default(),
-        };
-        let s = Settings::from_layers(&[&init, &config, &py])?;
-        if let Ok(mut cur) = self.settings.write() {
-            *cur = Arc::new(s);
+    /// Replaces one of the editor's settings layers (`source` is
+    /// initializationOptions or workspace/configuration) and recomputes
+    /// every folder's configuration. An invalid value keeps the previous
+    /// configuration and returns the problem for the user.
+    pub fn set_editor_settings(
+        &self,
+        source: Source,
+        value: serde_json::Value,
+    ) -> Result<(), String> {
+        // Checked once here, so a bad value is reported when it arrives.
+        Layer::from_json(source, &value, None).map_err(|e| e.to_string())?;
+        {
+            let mut e = self.editor.lock().unwrap_or_else(|e| e.into_inner());
+            match source {
+                Source::InitializationOptions => e.init = value,
+                _ => e.workspace = value,
+            }
+        }
+        self.recompute_configs()
+    }
+
+    /// Recomputes each folder's configuration: the editor's layers, the
+    /// folder's pyproject.toml, the environment. All or nothing.
+    pub fn recompute_configs(&self) -> Result<(), String> {
+        let folders = self.folders.read().map(|f| f.clone()).unwrap_or_default();
+        let editor = self.editor.lock().map(|e| e.clone()).unwrap_or_default();
+        let mut fresh = HashMap::new();
+        for root in folders {
+            let python_root = workspace::python_root_of(&root);
+            let layers = editor.layers(Some(&root));
+            let c = config::load(&root, &python_root, &layers, None).map_err(|e| e.to_string())?;
+            // Keyed like WorkspaceState::root(): canonical.
+            fresh.insert(root.canonicalize().unwrap_or(root), Arc::new(c));
+        }
+        if let Ok(mut cur) = self.configs.write() {
+            *cur = fresh;
         }
         Ok(())
     }
@@ -163,9 +199,9 @@ impl Session {
     }
 
     pub fn diagnostics_for(&self, uri: &Uri) -> Vec<Diagnostic> {
-        let settings = self.settings();
         self.with_view(uri, |view, loc| {
-            render::diagnostics(view, uri, &settings, workspace::is_test_file(&loc.rel))
+            let config = self.config(loc.ws.root());
+            render::diagnostics(view, uri, &config, workspace::is_test_file(&loc.rel))
         })
         .unwrap_or_default()
     }
@@ -226,5 +262,25 @@ impl Session {
                 tracing::debug!("codeLens/refresh: {e}");
             }
         }
+    }
+}
+
+/// The editor's two settings layers, as JSON: parsed per folder, because
+/// relative paths resolve against each folder's root.
+#[derive(Debug, Clone, Default)]
+struct EditorSettings {
+    init: serde_json::Value,
+    workspace: serde_json::Value,
+}
+
+impl EditorSettings {
+    fn layers(&self, root: Option<&Path>) -> Vec<Layer> {
+        [
+            (Source::InitializationOptions, &self.init),
+            (Source::WorkspaceConfiguration, &self.workspace),
+        ]
+        .into_iter()
+        .filter_map(|(source, v)| Layer::from_json(source, v, root).ok())
+        .collect()
     }
 }

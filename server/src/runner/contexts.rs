@@ -125,6 +125,23 @@ impl TestContexts {
         *self = b.finish();
     }
 
+    /// Each test's executed lines, per file.
+    pub fn lines_by_test(&self) -> BTreeMap<&str, BTreeMap<&RelPath, BTreeSet<u32>>> {
+        let mut out: BTreeMap<&str, BTreeMap<&RelPath, BTreeSet<u32>>> = BTreeMap::new();
+        for (file, lines) in &self.files {
+            for (&line, ids) in lines {
+                for &i in ids {
+                    out.entry(self.tests[i as usize].as_str())
+                        .or_default()
+                        .entry(file)
+                        .or_default()
+                        .insert(line);
+                }
+            }
+        }
+        out
+    }
+
     pub fn load(path: &Path) -> Option<TestContexts> {
         let bytes = std::fs::read(path).ok()?;
         let c: TestContexts = serde_json::from_slice(&bytes).ok()?;
@@ -244,6 +261,15 @@ mod tests {
         );
         assert_eq!(c.tests_touching(&a, Some(20..=20)), rerun);
         assert_eq!(c.tests_touching(&a, Some(9..=9)).len(), 1, "others kept");
+    }
+
+    #[test]
+    fn lines_per_test() {
+        let c = sample();
+        let by_test = c.lines_by_test();
+        let a = RelPath::new("pkg/a.py");
+        assert_eq!(by_test["tests/t.py::test_one"][&a], BTreeSet::from([3, 4]));
+        assert_eq!(by_test["tests/t.py::test_two"][&a], BTreeSet::from([4, 9]));
     }
 
     #[test]

@@ -209,7 +209,7 @@ async fn run_tests_in_span(
     let mut tests = read_junit(&art.junit_xml);
     resolve::locate(&mut tests, &project.root, &project.python_root);
     let outcome = RunOutcome::of(finished.exit, &tests);
-    let coverage = if outcome.has_results() {
+    let coverage = if outcome.has_coverage() {
         collect_coverage(project, &interp.path, &art, scope, &tests, cancel).await
     } else {
         None

@@ -69,6 +69,39 @@ impl RunOutcome {
         )
     }
 
+    /// Whether coverage.py's data of the run is worth reading: a run with
+    /// results, or one that collected no tests (coverage.py still reports
+    /// every file of its source at 0%).
+    pub fn has_coverage(self) -> bool {
+        self.has_results() || self == RunOutcome::NoTestsCollected
+    }
+
+    /// What happened, in words a user reads (never the variant's name).
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunOutcome::Passed => "every test passed",
+            RunOutcome::TestsFailed => "some tests failed",
+            RunOutcome::Interrupted => {
+                "pytest stopped before running the tests: a test module or conftest.py could not be imported or collected; fix those errors (`testgen test PATH` shows them) and try again"
+            }
+            RunOutcome::InternalError => {
+                "pytest crashed with an internal error; run `testgen test PATH` to see its output"
+            }
+            RunOutcome::UsageError => {
+                "pytest rejected its command line or the project's pytest configuration (pytest.ini, pyproject.toml, setup.cfg); check the configuration, or pytestArgs"
+            }
+            RunOutcome::NoTestsCollected => "pytest found no tests",
+            RunOutcome::NoTestsSelected => "no recorded test executes the changed lines",
+            RunOutcome::TimedOut => {
+                "pytest did not finish within the time limit and was killed; raise the limit (--timeout, testTimeoutS) or look for a test that hangs"
+            }
+            RunOutcome::Cancelled => "the run was cancelled",
+            RunOutcome::Crashed => {
+                "the interpreter running pytest crashed (killed by a signal or an unexpected exit code); run `testgen test PATH` to see its output"
+            }
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Passed => "passed",

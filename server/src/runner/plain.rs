@@ -1,6 +1,7 @@
-//! pytest without coverage on chosen paths: what validation of generated
-//! tests needs (run a file several times, read which tests passed) without
-//! touching the suite's artifacts under `.testgen/`.
+//! pytest on chosen paths, for validating generated tests: run a file
+//! several times and read which tests passed, without touching the suite's
+//! artifacts under `.testgen/`. Optionally measured: per-test coverage
+//! contexts of the run, for tests whose reach nobody knows beforehand.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -8,24 +9,30 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{junit, process, project_config, RunnerError, TestResult};
+use super::{junit, process, project_config, RunnerError, TestContexts, TestResult};
 use crate::workspace::Project;
 
-/// One run's results; `None` exit when pytest was killed (timeout, cancel).
+/// One run's results.
 #[derive(Debug, Clone)]
 pub struct PlainRun {
     pub exit: process::Exit,
     pub tests: Vec<TestResult>,
     pub tail: Vec<String>,
+    /// Which lines each test executed, when the run was measured and
+    /// coverage.py could report.
+    pub contexts: Option<TestContexts>,
 }
 
 /// Runs pytest on `paths` (absolute) from the Python root, with the same
-/// import setup as a full run, writing JUnit XML to `junit_xml`.
+/// import setup as a full run, writing JUnit XML to `junit_xml`. With
+/// `measure` (a coverage data file), also records per-test coverage of the
+/// Python root.
 pub async fn run_paths(
     project: &Project,
     python: &Path,
     paths: &[PathBuf],
     junit_xml: &Path,
+    measure: Option<&Path>,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<PlainRun, RunnerError> {
@@ -34,18 +41,28 @@ pub async fn run_paths(
     args.push(format!("--junitxml={}", junit_xml.display()).into());
     args.extend(["-o".into(), "junit_family=xunit1".into()]);
     args.extend(["-p".into(), "no:cacheprovider".into()]);
-    // The project's addopts may ask for coverage; validation does not need
-    // it and must not overwrite the suite's data.
-    args.extend(["-p".into(), "no:cov".into()]);
+    match measure {
+        Some(_) => {
+            args.push(format!("--cov={}", project.python_root.display()).into());
+            args.extend(["--cov-context=test".into(), "--cov-report=".into()]);
+        }
+        // The project's addopts may ask for coverage; a plain run does not
+        // need it and must not overwrite the suite's data.
+        None => args.extend(["-p".into(), "no:cov".into()]),
+    }
     if !cfg.has_option("--import-mode") {
         args.push("--import-mode=importlib".into());
     }
     args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
     let _ = std::fs::remove_file(junit_xml);
-    let spec = process::Spec::new(python, &project.python_root, timeout)
+    let mut spec = process::Spec::new(python, &project.python_root, timeout)
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONPATH", super::python_path(project));
+    if let Some(data) = measure {
+        let _ = std::fs::remove_file(data);
+        spec = spec.env("COVERAGE_FILE", data);
+    }
     let finished = process::run(&spec, cancel)
         .await
         .map_err(RunnerError::io(format!("starting {}", python.display())))?;
@@ -53,9 +70,48 @@ pub async fn run_paths(
         Ok(bytes) => junit::parse(&bytes).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
+    let contexts = match (measure, finished.exit) {
+        (Some(data), process::Exit::Code(_)) => contexts_of(project, python, data, cancel).await,
+        _ => None,
+    };
     Ok(PlainRun {
         exit: finished.exit,
         tests,
         tail: finished.tail,
+        contexts,
     })
+}
+
+/// The per-test contexts of a coverage data file.
+async fn contexts_of(
+    project: &Project,
+    python: &Path,
+    data: &Path,
+    cancel: &CancellationToken,
+) -> Option<TestContexts> {
+    let json_path = data.with_extension("json");
+    let spec = process::Spec::new(python, &project.python_root, Duration::from_secs(120))
+        .args([
+            "-m",
+            "coverage",
+            "json",
+            "--show-contexts",
+            "-q",
+            "-i",
+            "-o",
+        ])
+        .arg(&json_path)
+        .env("COVERAGE_FILE", data);
+    let finished = process::run(&spec, cancel).await.ok()?;
+    if finished.exit != process::Exit::Code(0) {
+        tracing::warn!(
+            "coverage json failed: {}",
+            finished.tail.last().map_or("", String::as_str)
+        );
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_path).ok()?).ok()?;
+    let (contexts, _) =
+        TestContexts::from_coverage_json(&json, &project.root, &project.python_root);
+    Some(contexts)
 }

@@ -66,6 +66,18 @@ pub enum Exit {
     Cancelled,
 }
 
+impl Exit {
+    /// How the child ended, in words.
+    pub fn describe(self) -> String {
+        match self {
+            Exit::Code(c) => format!("exit code {c}"),
+            Exit::Signal(s) => format!("killed by signal {s}"),
+            Exit::TimedOut => "timed out and was killed".into(),
+            Exit::Cancelled => "cancelled".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Finished {
     pub exit: Exit,

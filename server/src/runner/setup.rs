@@ -60,6 +60,22 @@ pub async fn ensure_venv(
         )
         .await?;
     }
+    if wanted.installable {
+        // Libraries read their own version with importlib.metadata at import
+        // time: the project must be installed. After pinned requirements,
+        // without re-resolving them.
+        let mut args = vec!["-e".to_string(), python_root.display().to_string()];
+        if wanted.requirements_txt.is_some() {
+            args.insert(0, "--no-deps".into());
+        }
+        step(
+            &venv,
+            pip(args),
+            "installing the project itself (pip install -e .)",
+            cancel,
+        )
+        .await?;
+    }
     let tools = ["pytest", "pytest-cov", "coverage"]
         .map(String::from)
         .to_vec();
@@ -99,7 +115,8 @@ async fn step(
         other => Err(RunnerError::Setup {
             venv: venv.to_path_buf(),
             detail: format!(
-                "{what} failed ({other:?}): {}",
+                "{what} failed ({}): {}",
+                other.describe(),
                 f.tail
                     .iter()
                     .rev()
@@ -113,13 +130,16 @@ async fn step(
 struct Wanted {
     requirements_txt: Option<PathBuf>,
     pyproject_deps: Vec<String>,
+    /// The project is a package pip can install (a build system in
+    /// pyproject.toml, setup.py or setup.cfg).
+    installable: bool,
     /// Content of the files, so a change re-runs the installs.
     fingerprint: String,
 }
 
 impl Wanted {
     fn describe(&self) -> String {
-        format!("v1\n{}", self.fingerprint)
+        format!("v2\n{}", self.fingerprint)
     }
 }
 
@@ -127,9 +147,15 @@ fn requirements(python_root: &Path) -> Wanted {
     let req = python_root.join("requirements.txt");
     let req_text = std::fs::read_to_string(&req).ok();
     let pyproject = std::fs::read_to_string(python_root.join("pyproject.toml")).ok();
-    let deps = pyproject
+    let doc = pyproject
         .as_deref()
-        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    let installable = doc.as_ref().is_some_and(|d| d.contains_key("build-system"))
+        || python_root.join("setup.py").is_file()
+        || python_root.join("setup.cfg").is_file();
+    // With the project installed, pip resolves its dependencies itself.
+    let deps = doc
+        .filter(|_| !installable)
         .and_then(|doc| {
             let deps = doc.get("project")?.get("dependencies")?.as_array()?.clone();
             Some(
@@ -142,6 +168,7 @@ fn requirements(python_root: &Path) -> Wanted {
     Wanted {
         requirements_txt: req_text.as_ref().map(|_| req.clone()),
         pyproject_deps: deps,
+        installable,
         fingerprint: format!(
             "{}\n--\n{}",
             req_text.unwrap_or_default(),

@@ -113,6 +113,13 @@ fn canonical_dir(root: &Path) -> Result<PathBuf, WorkspaceError> {
     Ok(canonical)
 }
 
+/// The Python root of the project at `root` (which need not be canonical),
+/// without walking its files.
+pub fn python_root_of(root: &Path) -> PathBuf {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    python_root::detect(&root)
+}
+
 /// Whether a file is a test file by pytest's default naming: test_*.py, *_test.py, conftest.py.
 pub fn is_test_file(path: &RelPath) -> bool {
     let name = path.file_name();

@@ -105,3 +105,56 @@ pub fn copy_tree(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// A PyPI sdist (source and its own tests), downloaded once into the target
+/// dir and unpacked into a fresh temp dir per call. Returns the temp dir and
+/// the unpacked project (`name-version/`).
+pub fn sdist(name: &str, version: &str) -> (tempfile::TempDir, PathBuf) {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdists");
+    let archive = cache.join(format!("{name}-{version}.tar.gz"));
+    if !archive.exists() {
+        // Into a private dir first: test binaries may download at once.
+        let tmp = tempfile::tempdir_in({
+            std::fs::create_dir_all(&cache).unwrap();
+            &cache
+        })
+        .unwrap();
+        let out = Command::new(python())
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+            ])
+            .arg(format!("{name}=={version}"))
+            .arg("-d")
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip download {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".tar.gz"))
+            .expect("pip downloaded a .tar.gz");
+        std::fs::rename(got.path(), &archive).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let root = dir.path().join(format!("{name}-{version}"));
+    (dir, root)
+}

@@ -14,10 +14,92 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::targets::{Target, TargetKind};
+use super::engine::{Engine, EngineError, Job, Proposal, Proposals, Support, TestSource};
+use super::targets::{NotTargeted, Target, TargetKind};
 use crate::index::model::Framework;
 use crate::index::Index;
 use harness::{Harness, HarnessError};
+
+/// The explore engine as the pipeline sees it.
+#[derive(Debug, Clone)]
+pub struct ExploreEngine {
+    /// Harnesses running at once.
+    pub jobs: usize,
+    pub call_timeout_s: f64,
+}
+
+impl Default for ExploreEngine {
+    fn default() -> Self {
+        let d = Settings::default();
+        ExploreEngine {
+            jobs: d.jobs,
+            call_timeout_s: d.call_timeout_s,
+        }
+    }
+}
+
+impl Engine for ExploreEngine {
+    fn name(&self) -> &'static str {
+        "explore"
+    }
+
+    async fn propose(&self, job: Job<'_>) -> Result<Proposals, EngineError> {
+        let settings = Settings {
+            budget_s: job.limits.budget_s,
+            max_calls: job.limits.max_calls,
+            call_timeout_s: self.call_timeout_s,
+            seed: job.limits.seed,
+            allow_unsafe: job.limits.allow_unsafe,
+            jobs: self.jobs,
+        };
+        let env = Env {
+            python: job.python.clone(),
+            root: job.project.root.clone(),
+            sys_path: job.import_roots.clone(),
+            cache_dir: cache_dir(&job.project.root),
+        };
+        let exploration = explore(&env, job.index, job.targets, &settings, job.cancel).await;
+        if job.cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        Ok(proposals(exploration))
+    }
+}
+
+/// The harness's answers as proposals: each kept call is a test whose
+/// reach the tracer measured.
+fn proposals(exploration: Exploration) -> Proposals {
+    let mut out = Proposals {
+        support: Support {
+            conftest: exploration.conftest,
+            always: exploration.django,
+        },
+        ..Proposals::default()
+    };
+    for r in exploration.modules.into_iter().flat_map(|m| m.results) {
+        match r.explored {
+            Explored::Skipped(reason) => out.skipped.push(NotTargeted {
+                target: r.target.id(),
+                reason,
+            }),
+            Explored::Tests(tests) => {
+                for t in tests {
+                    out.tests.push(Proposal {
+                        target: r.target.clone(),
+                        reaches: Some(t.new_lines),
+                        test: TestSource {
+                            name: t.name,
+                            source: t.source,
+                            imports: t.imports,
+                            fixtures: t.fixtures,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
 
 /// Grace on top of a target's budget before its harness is killed.
 const DEADLINE_GRACE: Duration = Duration::from_secs(10);

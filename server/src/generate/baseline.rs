@@ -1,0 +1,174 @@
+//! The "before" of a generation: what the project's own suite covers. A
+//! project without tests has a real baseline too: pytest collects nothing,
+//! and coverage.py, with its source set to the Python root, still reports
+//! every file of it at 0%. A suite that cannot be measured (collection
+//! errors, a broken interpreter) stops generation with what happened and
+//! what to do: tests written against an unknown baseline cannot be shown to
+//! add anything.
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::{targets, GenerateError};
+use crate::coverage::{cobertura, gaps};
+use crate::index::Index;
+use crate::runner::{self, RunOutcome, RunRequest, Selection, TestOutcome, TestRun};
+use crate::workspace::Project;
+
+/// Where the "before" coverage comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Run the suite now.
+    Measure,
+    /// The newest coverage.xml on disk when there is one (the editor has
+    /// just measured), else run the suite.
+    Existing,
+}
+
+/// How the baseline was obtained, as the report says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The project's suite ran now.
+    Measured,
+    /// The project has no tests (or pytest collected none): every statement
+    /// of the Python root counts as missing.
+    NoTests,
+    /// The coverage report already on disk (the editor's last run).
+    Existing,
+}
+
+/// Coverage of the project's own code: test files (the user's and the
+/// generated ones) are measured by `--cov=<python root>` but left out here,
+/// so that writing tests cannot raise the figure by covering themselves.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// Line coverage of the non-test files, percent.
+    pub line_percent: f64,
+    /// Statements and missing statements of the non-test files.
+    pub statements: u32,
+    pub missing: u32,
+    /// `coverage report`'s TOTAL over everything measured (lines and
+    /// branches, test files included), for comparison with coverage.py.
+    pub report_percent: f64,
+}
+
+impl Coverage {
+    fn of(report: &cobertura::CoverageReport, g: &gaps::GapReport) -> Coverage {
+        let (mut statements, mut missing) = (0u32, 0u32);
+        for f in &report.files {
+            if crate::workspace::is_test_file(&f.path) || targets::is_generated(&f.path) {
+                continue;
+            }
+            statements += f.lines.len() as u32;
+            missing += f.missing_lines().count() as u32;
+        }
+        let line_percent = if statements == 0 {
+            100.0
+        } else {
+            let p = 100.0 * f64::from(statements - missing) / f64::from(statements);
+            (p * 100.0).round() / 100.0
+        };
+        Coverage {
+            line_percent,
+            statements,
+            missing,
+            report_percent: g.overall_coverage,
+        }
+    }
+}
+
+/// A measured baseline.
+pub struct Baseline {
+    pub kind: Kind,
+    pub coverage: Coverage,
+    pub gaps: gaps::GapReport,
+}
+
+/// The suite's coverage: measured now, or read from the newest report.
+pub async fn measure(
+    project: &Project,
+    index: &Index,
+    run_req: &RunRequest,
+    source: Source,
+    cancel: &CancellationToken,
+) -> Result<Baseline, GenerateError> {
+    let existing = match source {
+        Source::Existing => crate::coverage::fresh_report(&project.root),
+        Source::Measure => None,
+    };
+    let (kind, xml) = match existing {
+        Some(xml) => (Kind::Existing, xml),
+        None => {
+            let req = RunRequest {
+                selection: Selection::All,
+                ..run_req.clone()
+            };
+            let run = runner::run_tests(project, &req, cancel).await?;
+            let kind = usable(&run)?;
+            (kind, run.artifacts.coverage_xml)
+        }
+    };
+    let report =
+        cobertura::read(&xml, &project.root).map_err(|e| GenerateError::Coverage(e.to_string()))?;
+    let gaps = gaps::analyze(&report, |p| index.file(p), 90.0);
+    Ok(Baseline {
+        kind,
+        coverage: Coverage::of(&report, &gaps),
+        gaps,
+    })
+}
+
+/// Whether a run of the whole suite gives a baseline, and which kind.
+fn usable(run: &TestRun) -> Result<Kind, GenerateError> {
+    let kind = match run.outcome {
+        RunOutcome::Cancelled => return Err(GenerateError::Cancelled),
+        RunOutcome::NoTestsCollected => Kind::NoTests,
+        // Failing tests still measure what they run.
+        RunOutcome::Passed | RunOutcome::TestsFailed => Kind::Measured,
+        _ => return Err(GenerateError::NoBaseline(unmeasurable(run))),
+    };
+    if run.coverage.is_none() {
+        return Err(GenerateError::NoBaseline(
+            "pytest ran, but coverage.py wrote no report; run `testgen test PATH` to see its output"
+                .into(),
+        ));
+    }
+    Ok(kind)
+}
+
+/// What went wrong with the suite, in words, with pytest's first errors.
+fn unmeasurable(run: &TestRun) -> String {
+    let errors: Vec<String> = run
+        .tests
+        .iter()
+        .filter(|t| t.outcome == TestOutcome::Error)
+        .take(3)
+        .map(|t| {
+            let msg = t
+                .message
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("");
+            format!("{}: {msg}", t.nodeid)
+        })
+        .collect();
+    let detail = if errors.is_empty() {
+        run.output_tail
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .unwrap_or_default()
+    } else {
+        errors.join("; ")
+    };
+    let what = run.outcome.describe();
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what} ({detail})")
+    }
+}
