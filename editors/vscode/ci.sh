@@ -18,7 +18,8 @@ if [ ! -f "$vsix" ]; then
   exit 1
 fi
 # The bundle must carry the language client: the .vsix has no node_modules.
-if ! unzip -p "$vsix" extension/dist/extension.js | grep -q 'workspace/executeCommand'; then
+# (grep -c, not -q: -q stops reading early and pipefail would see unzip's SIGPIPE.)
+if [ "$(unzip -p "$vsix" extension/dist/extension.js | grep -c 'workspace/executeCommand')" -eq 0 ]; then
   echo "ci.sh: extension/dist/extension.js in $vsix does not contain vscode-languageclient" >&2
   exit 1
 fi
