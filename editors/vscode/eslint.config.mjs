@@ -2,13 +2,24 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const nodeGlobals = {
+  process: 'readonly',
+  console: 'readonly',
+  require: 'readonly',
+  module: 'writable',
+  __dirname: 'readonly',
+  Buffer: 'readonly',
+  setTimeout: 'readonly',
+};
+
 export default tseslint.config(
   { ignores: ['out/', 'dist/', 'node_modules/', '*.vsix'] },
   eslint.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
   {
+    files: ['**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -30,7 +41,12 @@ export default tseslint.config(
   },
   {
     files: ['*.mjs'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: nodeGlobals },
+  },
+  {
+    // The smoke harness: plain CommonJS scripts run by node.
+    files: ['smoke/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
+    rules: { eqeqeq: ['error', 'always'] },
   },
 );

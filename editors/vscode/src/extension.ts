@@ -41,6 +41,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       // The binary is chosen at start; the server's own settings are pulled live.
       if (e.affectsConfiguration('testgen.path')) {
         void current.restart();
+      } else if (e.affectsConfiguration('testgen')) {
+        void current.settingsChanged();
       }
     }),
   );

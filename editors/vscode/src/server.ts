@@ -20,7 +20,7 @@ import {
 import { findServer, INSTALL_URL, type Discovery } from './pure/discovery';
 import { ensureBundledExecutable, isExecutableFile } from './pure/fsenv';
 import { Methods, parseSummary, type CoverageSummary } from './pure/protocol';
-import { sectionOf, SECTION, serverKeys, userLayer, type Layer } from './pure/settings';
+import { removedKeys, sectionOf, SECTION, serverKeys, userLayer, type Layer } from './pure/settings';
 
 export interface ServerHooks {
   onCoverage(summary: CoverageSummary): void;
@@ -32,6 +32,9 @@ export class TestgenServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private watchers: vscode.Disposable[] = [];
   private readonly keys: string[];
+  /** What initializationOptions carried: the server keeps it as its lowest layer. */
+  private startLayer: Layer = {};
+  private prompted = '';
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
@@ -134,7 +137,11 @@ export class TestgenServer implements vscode.Disposable {
       outputChannel: this.output,
       // Errors are shown by the command middleware, once, with the server's reason.
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: () => this.layer(undefined),
+      initializationOptions: () => {
+        this.startLayer = this.layer(undefined);
+        this.prompted = '';
+        return this.startLayer;
+      },
       synchronize: { configurationSection: SECTION, fileEvents: this.watchers as vscode.FileSystemWatcher[] },
       middleware: {
         workspace: {
@@ -146,6 +153,33 @@ export class TestgenServer implements vscode.Disposable {
         executeCommand: this.hooks.executeCommand,
       },
     };
+  }
+
+  /**
+   * After a settings change. A changed or added key reaches the server
+   * through workspace/configuration; a key the user removed does not undo
+   * what initializationOptions gave the server at start (a lower layer it
+   * keeps), so say so and offer the restart that clears it.
+   */
+  async settingsChanged(): Promise<void> {
+    if (!this.running) {
+      return;
+    }
+    const removed = removedKeys(this.startLayer, this.layer(undefined));
+    const key = removed.join(',');
+    if (removed.length === 0 || key === this.prompted) {
+      return;
+    }
+    this.prompted = key;
+    const restart = 'Restart server';
+    const names = removed.map((k) => `testgen.${k}`).join(', ');
+    const choice = await vscode.window.showInformationMessage(
+      `testgen: ${names} ${removed.length === 1 ? 'was' : 'were'} removed from the settings; the server keeps the value it started with until it restarts.`,
+      restart,
+    );
+    if (choice === restart) {
+      await this.restart();
+    }
   }
 
   private async configuration(

@@ -90,12 +90,13 @@ describe('failingTests', () => {
 
 describe('command answers', () => {
   it('summarizes a run', () => {
+    // The server's JSON has its keys sorted; the message keeps pytest's order.
     const r = {
       outcome: 'tests_failed',
-      counts: { passed: 8, failed: 1, error: 0, skipped: 0, xfailed: 0 },
+      counts: { error: 2, failed: 1, passed: 8, skipped: 0, weird: 1, xfailed: 0 },
       coverage: { percent: 58.3 },
     };
-    assert.equal(runMessage(r), 'testgen: tests failed (8 passed, 1 failed), coverage 58.3%.');
+    assert.equal(runMessage(r), 'testgen: tests failed (8 passed, 1 failed, 2 error, 1 weird), coverage 58.3%.');
     assert.equal(runState(r).state, 'failed');
     assert.equal(runState({ outcome: 'passed', counts: {}, coverage: null }).state, 'passed');
     assert.equal(runState({ outcome: 'timed_out' }).state, 'errored');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { sectionOf, serverKeys, userLayer, userValue, type Inspected } from '../src/pure/settings';
+import { removedKeys, sectionOf, serverKeys, userLayer, userValue, type Inspected } from '../src/pure/settings';
 
 // Tests run from out/test/; package.json is two levels up.
 const packageJson: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
@@ -102,5 +102,18 @@ describe('sectionOf', () => {
     assert.equal(sectionOf(layer, 'python'), undefined);
     assert.equal(sectionOf(layer, undefined), undefined);
     assert.equal(sectionOf(layer, 'testgenx'), undefined);
+  });
+});
+
+describe('removedKeys', () => {
+  it('names the keys the user unset since the server started, nested ones dotted', () => {
+    const before = { python: '/p', uncoveredSeverity: 'warning', explore: { seed: 1, budgetS: 3 }, llm: { model: 'm' } };
+    const after = { python: '/q', explore: { budgetS: 3 } };
+    assert.deepEqual(removedKeys(before, after), ['uncoveredSeverity', 'explore.seed', 'llm.model']);
+  });
+
+  it('is empty when keys were only changed or added', () => {
+    assert.deepEqual(removedKeys({ python: '/p' }, { python: '/q', runOnSave: false }), []);
+    assert.deepEqual(removedKeys({}, {}), []);
   });
 });

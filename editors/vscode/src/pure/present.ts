@@ -106,8 +106,13 @@ export function runMessage(result: unknown): string {
     return 'testgen: no test run happened.';
   }
   const r = result as { outcome?: unknown; counts?: Record<string, unknown>; coverage?: { percent?: unknown } | null };
+  const counts = r.counts ?? {};
+  // pytest's order; kinds this client does not know yet come last.
+  const order = ['passed', 'failed', 'error', 'skipped', 'xfailed'];
+  const kinds = [...order, ...Object.keys(counts).filter((k) => !order.includes(k)).sort()];
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(r.counts ?? {})) {
+  for (const k of kinds) {
+    const v = counts[k];
     if (typeof v === 'number' && v > 0) {
       parts.push(`${v} ${k}`);
     }

@@ -107,3 +107,19 @@ export function sectionOf(layer: Layer, section: string | undefined): Layer | un
   }
   return typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Layer) : {};
 }
+
+/** Dotted keys set in `before` and no longer in `after`. */
+export function removedKeys(before: Layer, after: Layer, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(before)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const now = after[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const sub = typeof now === 'object' && now !== null && !Array.isArray(now) ? (now as Layer) : {};
+      out.push(...removedKeys(v as Layer, sub, key));
+    } else if (now === undefined) {
+      out.push(key);
+    }
+  }
+  return out;
+}
