@@ -156,7 +156,14 @@ export class CoverageView implements vscode.Disposable {
     if (!result) {
       return [];
     }
-    const doc = await vscode.workspace.openTextDocument(fc.uri);
+    let doc: vscode.TextDocument;
+    try {
+      doc = await vscode.workspace.openTextDocument(fc.uri);
+    } catch (e) {
+      // Deleted or unreadable since it was measured: nothing to show on it.
+      this.output.appendLine(`${fc.uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+      return [];
+    }
     const d = fileDetails(result, { lineCount: doc.lineCount, text: (l) => doc.lineAt(l).text });
     const { StatementCoverage, BranchCoverage, DeclarationCoverage } = this.api;
     const out: FileCoverageDetail[] = d.statements.map(

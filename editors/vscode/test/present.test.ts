@@ -126,6 +126,10 @@ describe('command answers', () => {
 
   it('shows errors the server did not show itself', () => {
     assert.equal(errorToShow({ code: -32803, message: 'Fixing x is not available yet' }), undefined);
+    const cancelled = new Error('Canceled');
+    cancelled.name = 'Canceled';
+    assert.equal(errorToShow(cancelled), undefined);
+    assert.equal(errorToShow({ code: -32800, message: 'cancelled' }), undefined);
     assert.equal(errorToShow({ code: -32602, message: 'file:///x: not a file of a workspace folder' }), 'testgen: file:///x: not a file of a workspace folder');
     assert.equal(errorToShow(new Error('the testgen server is not running')), 'testgen: the testgen server is not running');
   });

@@ -185,9 +185,13 @@ export function generateMessage(report: unknown): string {
  */
 export const REQUEST_FAILED = -32803;
 
+/** LSP's RequestCancelled; VS Code's CancellationError is named "Canceled". */
+const REQUEST_CANCELLED = -32800;
+
 export function errorToShow(error: unknown): string | undefined {
-  const e = error as { code?: unknown; message?: unknown } | null;
-  if (e && e.code === REQUEST_FAILED) {
+  const e = error as { code?: unknown; message?: unknown; name?: unknown } | null;
+  if (e && (e.code === REQUEST_FAILED || e.code === REQUEST_CANCELLED || e.name === 'Canceled')) {
+    // Shown by the server already, or cancelled by the user.
     return undefined;
   }
   const message = e && typeof e.message === 'string' && e.message.length > 0 ? e.message : String(error);
