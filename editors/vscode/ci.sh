@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The VS Code extension from a clean checkout: install exactly the locked
+# dependencies, lint, type-check and bundle, run the unit tests, package.
+# Prints the path of the .vsix last.
+set -euo pipefail
+cd "$(dirname "$0")"
+start=$(date +%s)
+
+npm ci --no-audit --no-fund
+npm run lint
+npm run compile
+npm test
+npm run package
+
+vsix="$PWD/testgen-$(node -p "require('./package.json').version").vsix"
+if [ ! -f "$vsix" ]; then
+  echo "ci.sh: vsce reported success but $vsix is missing" >&2
+  exit 1
+fi
+# The bundle must carry the language client: the .vsix has no node_modules.
+# (grep -c, not -q: -q stops reading early and pipefail would see unzip's SIGPIPE.)
+if [ "$(unzip -p "$vsix" extension/dist/extension.js | grep -c 'workspace/executeCommand')" -eq 0 ]; then
+  echo "ci.sh: extension/dist/extension.js in $vsix does not contain vscode-languageclient" >&2
+  exit 1
+fi
+echo "ci.sh: done in $(( $(date +%s) - start )) s"
+echo "$vsix"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Smoke test of the packaged extension against the real server, without VS
+# Code: unzips the .vsix, loads its bundle under node with fake-vscode.js,
+# and drives it on a copy of tests/fixtures/plainlib plus one failing test.
+#   bash smoke/run.sh [VSIX] [TESTGEN] [PYTHON]
+# Defaults: the .vsix of ci.sh, target/release/testgen, .venv-test's python.
+# SMOKE_INJECT=1 puts inject-server.js between client and server, which adds
+# a testgen/coverageChanged after testgen.runTests (for a server without it).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+vsix="${1:-$here/../testgen-$(node -p "require('$here/../package.json').version").vsix}"
+bin="${2:-$repo/target/release/testgen}"
+python="${3:-$repo/.venv-test/bin/python}"
+for f in "$vsix" "$bin" "$python"; do
+  [ -e "$f" ] || { echo "smoke: $f does not exist (build it first: ci.sh, cargo build --release, tests/setup.sh)" >&2; exit 2; }
+done
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+unzip -q "$vsix" -d "$work/vsix"
+cp -r "$repo/tests/fixtures/plainlib" "$work/proj"
+printf 'def test_bad():\n    assert 1 == 2\n' > "$work/proj/tests/test_fail.py"
+if [ "${SMOKE_INJECT:-}" = 1 ]; then
+  printf '#!/bin/sh\nexec node %s "$@"\n' "$here/inject-server.js" > "$work/testgen"
+  chmod +x "$work/testgen"
+  export REAL_TESTGEN="$bin" SMOKE_PROJ="$work/proj"
+  bin="$work/testgen"
+fi
+timeout 300 node "$here/drive.js" "$work/vsix/extension" "$work/proj" "$bin" "$python" 2> "$work/stderr.log" || {
+  rc=$?
+  echo "--- extension output and messages (stderr) ---"
+  cat "$work/stderr.log"
+  exit $rc
+}
