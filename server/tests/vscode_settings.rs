@@ -7,32 +7,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The server's settings (relative to `testgen.`) and their defaults; null:
-/// no default (discovered or unset). When the server's config module
-/// exports its own table, build this from it instead.
+/// no default (discovered or unset). From the server's own table.
 fn server_keys() -> Vec<(&'static str, Value)> {
-    vec![
-        ("python", Value::Null),
-        ("runOnSave", json!(true)),
-        ("debounceMs", json!(300)),
-        ("testTimeoutS", json!(600)),
-        ("pytestArgs", json!([])),
-        ("uncoveredSeverity", json!("information")),
-        ("partialThreshold", json!(80)),
-        ("engine", json!("auto")),
-        ("explore.budgetS", json!(10)),
-        ("explore.maxCalls", json!(400)),
-        ("explore.seed", json!(0)),
-        ("explore.allowUnsafe", json!(false)),
-        ("llm.provider", Value::Null),
-        ("llm.model", Value::Null),
-        ("llm.baseUrl", Value::Null),
-        ("llm.apiKeyEnv", Value::Null),
-        ("llm.maxConcurrency", json!(8)),
-        ("minCoverage", json!(90)),
-    ]
+    testgen::config::schema::keys()
+        .into_iter()
+        .map(|k| (k.name, k.default))
+        .collect()
 }
 
 /// Settings only the extension reads; the server never sees them.
