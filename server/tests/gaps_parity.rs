@@ -38,9 +38,10 @@ fn run_coverage(project: &Path, python_root: &Path, pythonpath: Option<&Path>) {
         ))
         .output()
         .unwrap();
-    // Partial suites pass; exit 0 only.
+    // Partial suites pass (exit 0); a project without tests collects none
+    // (exit 5) and coverage.py still reports its files.
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 5)),
         "pytest failed in {}:\n{}",
         python_root.display(),
         String::from_utf8_lossy(&out.stdout)

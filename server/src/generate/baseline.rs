@@ -144,16 +144,7 @@ fn unmeasurable(run: &TestRun) -> String {
         .iter()
         .filter(|t| t.outcome == TestOutcome::Error)
         .take(3)
-        .map(|t| {
-            let msg = t
-                .message
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("");
-            format!("{}: {msg}", t.nodeid)
-        })
+        .map(|t| format!("{}: {}", t.nodeid, t.reason().unwrap_or_default()))
         .collect();
     let detail = if errors.is_empty() {
         run.output_tail

@@ -210,12 +210,12 @@ pub fn init_text() -> String {
 /// conftest itself, two directories below the Python root), then the
 /// engine's fixtures (`body`, may be empty).
 pub fn conftest_text(body: &str, import_roots: &[String]) -> String {
-    let mut roots = String::new();
-    for r in import_roots {
-        // A JSON string is a valid Python string literal.
-        roots.push_str(&serde_json::to_string(r).expect("strings serialize"));
-        roots.push_str(", ");
-    }
+    // A JSON string is a valid Python string literal.
+    let roots: Vec<String> = import_roots
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("strings serialize"))
+        .collect();
+    let roots = roots.join(", ");
     let preamble = format!(
         "{MARKER}: what the generated tests need to run on their own with a plain `pytest`.\n\
          import os as _os\n\

@@ -32,6 +32,24 @@ pub struct TestResult {
     pub traceback: Option<String>,
 }
 
+impl TestResult {
+    /// The line that says what went wrong: the last `E   SomeError: ...`
+    /// of the traceback (a collection error's message is only "collection
+    /// failure"), else the message.
+    pub fn reason(&self) -> Option<String> {
+        let from_traceback = self.traceback.as_deref().and_then(|tb| {
+            tb.lines()
+                .rev()
+                .map(str::trim)
+                .find_map(|l| l.strip_prefix("E ").map(str::trim))
+                .filter(|l| !l.is_empty())
+        });
+        from_traceback
+            .or_else(|| self.message.as_deref().and_then(|m| m.lines().next()))
+            .map(|l| l.chars().take(300).collect())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("malformed JUnit XML at byte {offset}: {message}")]
 pub struct JunitError {
