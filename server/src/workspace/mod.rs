@@ -115,10 +115,7 @@ fn canonical_dir(root: &Path) -> Result<PathBuf, WorkspaceError> {
 
 /// Whether a file is a test file by pytest's default naming: test_*.py, *_test.py, conftest.py.
 pub fn is_test_file(path: &RelPath) -> bool {
-    let name = path.file_name();
-    name == "conftest.py"
-        || (name.starts_with("test_") && name.ends_with(".py"))
-        || name.ends_with("_test.py")
+    skip::is_test_file_name(path.file_name())
 }
 
 /// The deepest directory containing every file (`""` when that is the root).
