@@ -1,5 +1,6 @@
-//! The explore harness (server/python/testgen_explore.py) over its real
-//! protocol (docs/explore-protocol.md), in the test interpreter: the tests it
+//! The explore harness (the server/python/testgen_explore package, installed
+//! and started exactly as testgen does it) over its real protocol
+//! (docs/explore-protocol.md), in the test interpreter: the tests it
 //! writes must pass under real pytest, a fixed seed must give the same tests,
 //! and targets that loop, exit, delete files or crash must not take the
 //! protocol down with them (except the crash, which kills the interpreter).
@@ -9,13 +10,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-
-const HARNESS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/testgen_explore.py");
+use testgen::generate::explore::{cache_dir, package, protocol};
 /// Far above what any request here takes; only there so a bug cannot hang CI.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -27,21 +27,24 @@ struct Harness {
 }
 
 impl Harness {
-    /// Starts the harness as the Rust side does: `-u`, its own temp cwd,
-    /// PYTHONHASHSEED=0, the root on --sys-path.
+    /// Starts the harness as the Rust side does (its installer and launch
+    /// command: the package in the project's cache, its own temp cwd, the
+    /// project rules), the root on --sys-path.
     fn start(root: &Path) -> (Harness, Value) {
         let cwd = tempfile::tempdir().unwrap();
-        let mut child = Command::new(common::python())
-            .arg("-u")
-            .arg(HARNESS)
-            .arg("--root")
-            .arg(root)
-            .arg("--sys-path")
-            .arg(root)
-            .args(["--seed", "0"])
-            .current_dir(cwd.path())
-            .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
+        let installed = package::install(&cache_dir(root)).expect("installing the harness");
+        let python = common::python();
+        let sys_path = [root.to_path_buf()];
+        let launch = package::Launch {
+            python: &python,
+            installed: &installed,
+            root,
+            sys_path: &sys_path,
+            seed: 0,
+            cwd: cwd.path(),
+        };
+        let mut child = launch
+            .command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -89,6 +92,17 @@ impl Harness {
         self.send(&req);
         let answer = self.next().expect("the harness died");
         assert_eq!(answer["id"], req["id"], "answers come in order: {answer}");
+        // What the Rust side reads of it must parse as its typed answer.
+        let typed = match req["op"].as_str() {
+            Some("explore") => serde_json::from_value::<protocol::ExploreAnswer>(answer.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Some("find_app") => serde_json::from_value::<protocol::FindAppAnswer>(answer.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            _ => Ok(()),
+        };
+        assert_eq!(typed, Ok(()), "{answer}");
         answer
     }
 }
@@ -228,7 +242,7 @@ fn plain_functions_and_methods_pass_under_pytest_and_are_deterministic() {
     let root = copy.path();
     let (mut h, ready) = Harness::start(root);
     assert_eq!(ready["ready"], true, "{ready}");
-    assert_eq!(ready["harness"], 1, "{ready}");
+    assert_eq!(ready["harness"], protocol::PROTOCOL, "{ready}");
     assert!(
         ready["python"].as_str().unwrap().starts_with("3."),
         "{ready}"

@@ -247,8 +247,7 @@ fn classify(
 
 /// Whether `path` lies in testgen's own output directory.
 pub fn is_generated(path: &RelPath) -> bool {
-    let p = path.as_str();
-    p.starts_with("tests/generated/") || p.contains("/tests/generated/")
+    crate::workspace::skip::is_generated_path(path.as_str())
 }
 
 /// The dotted module name of `file` under the deepest of `roots` holding it.

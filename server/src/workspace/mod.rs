@@ -122,10 +122,7 @@ pub fn python_root_of(root: &Path) -> PathBuf {
 
 /// Whether a file is a test file by pytest's default naming: test_*.py, *_test.py, conftest.py.
 pub fn is_test_file(path: &RelPath) -> bool {
-    let name = path.file_name();
-    name == "conftest.py"
-        || (name.starts_with("test_") && name.ends_with(".py"))
-        || name.ends_with("_test.py")
+    skip::is_test_file_name(path.file_name())
 }
 
 /// The deepest directory containing every file (`""` when that is the root).

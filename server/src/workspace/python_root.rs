@@ -47,8 +47,8 @@ fn has_marker(dir: &Path) -> bool {
 }
 
 /// Subdirectories the level search may enter, sorted by name. Besides the
-/// walk's skip rules, hidden directories and `frontend/` are left out, as in
-/// the reference.
+/// walk's skip rules (hidden directories included), `frontend/` is left out,
+/// as in the reference.
 fn searchable_subdirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -59,7 +59,7 @@ fn searchable_subdirs(dir: &Path) -> Vec<PathBuf> {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            !name.starts_with('.') && name != "frontend" && !is_skipped_dir(&e.path(), &name)
+            name != "frontend" && !is_skipped_dir(&e.path(), &name)
         })
         .map(|e| e.path())
         .collect();
@@ -87,7 +87,7 @@ fn contains_python(dir: &Path, depth: usize) -> bool {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            !name.starts_with('.') && !is_skipped_dir(d, &name) && contains_python(d, depth - 1)
+            !is_skipped_dir(d, &name) && contains_python(d, depth - 1)
         })
 }
 

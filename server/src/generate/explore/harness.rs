@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-/// The harness source, shipped inside the binary.
-pub const SOURCE: &str = include_str!("../../../python/testgen_explore.py");
-/// The protocol version this side speaks (the harness's `ready` line).
-pub const PROTOCOL: u64 = 1;
+use super::package::{self, Launch};
+use super::protocol::{Answer, Ready, Request, PROTOCOL};
+
 /// How long an interpreter may take to start and import nothing.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -32,6 +31,8 @@ pub enum HarnessError {
     Died(String),
     #[error("the harness answered something that is not its protocol: {0}")]
     Protocol(String),
+    #[error("the harness speaks protocol version {got}, this testgen version {PROTOCOL}")]
+    Version { got: u64 },
 }
 
 /// A running harness.
@@ -43,15 +44,9 @@ pub struct Harness {
     _cwd: tempfile::TempDir,
 }
 
-#[derive(Debug, Deserialize)]
-struct Ready {
-    ready: bool,
-    #[serde(default)]
-    harness: u64,
-}
-
 impl Harness {
-    /// Writes the harness to `cache_dir` (when missing or stale) and starts it.
+    /// Writes the harness package to `cache_dir` (when missing or stale) and
+    /// starts it.
     pub async fn start(
         python: &Path,
         cache_dir: &Path,
@@ -59,10 +54,6 @@ impl Harness {
         sys_path: &[PathBuf],
         seed: u64,
     ) -> Result<Harness, HarnessError> {
-        let script = install(cache_dir).map_err(|source| HarnessError::Start {
-            python: python.to_path_buf(),
-            source,
-        })?;
         let start_err = |source| HarnessError::Start {
             python: python.to_path_buf(),
             source,
@@ -71,20 +62,17 @@ impl Harness {
             .prefix("testgen-explore-")
             .tempdir()
             .map_err(start_err)?;
-        let mut cmd = tokio::process::Command::new(python);
-        cmd.arg("-u")
-            .arg(&script)
-            .arg("--root")
-            .arg(root)
-            .arg("--seed")
-            .arg(seed.to_string());
-        for p in sys_path {
-            cmd.arg("--sys-path").arg(p);
-        }
-        cmd.current_dir(cwd.path())
-            .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
+        let installed = package::install(cache_dir).map_err(start_err)?;
+        let launch = Launch {
+            python,
+            installed: &installed,
+            root,
+            sys_path,
+            seed,
+            cwd: cwd.path(),
+        };
+        let mut cmd = tokio::process::Command::from(launch.command());
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -106,30 +94,46 @@ impl Harness {
         let line = h.read_line(START_TIMEOUT).await?;
         let ready: Ready =
             serde_json::from_str(&line).map_err(|_| HarnessError::Protocol(clip(&line)))?;
-        if !ready.ready || ready.harness != PROTOCOL {
-            return Err(HarnessError::Protocol(format!(
-                "protocol version {} (expected {PROTOCOL})",
-                ready.harness
-            )));
+        if !ready.ready {
+            return Err(HarnessError::Protocol(clip(&line)));
         }
+        if ready.harness != PROTOCOL {
+            return Err(HarnessError::Version { got: ready.harness });
+        }
+        tracing::debug!(python = %ready.python, "harness ready");
         Ok(h)
     }
 
-    /// Sends one request and waits for its answer, at most `deadline`. On
-    /// any error the harness is unusable: the caller starts a new one.
-    pub async fn request(
+    /// Sends one request and waits for its answer, at most `deadline`; the
+    /// answer must parse as `A` and carry the request's id. On any error the
+    /// harness is unusable: the caller starts a new one.
+    pub async fn request<A: Answer + DeserializeOwned>(
         &mut self,
-        req: &serde_json::Value,
+        req: &Request,
         deadline: Duration,
-    ) -> Result<serde_json::Value, HarnessError> {
-        let mut line = serde_json::to_string(req).expect("JSON values serialize");
+    ) -> Result<A, HarnessError> {
+        self.send(req).await?;
+        let line = self.read_line(deadline).await?;
+        let answer: A =
+            serde_json::from_str(&line).map_err(|_| HarnessError::Protocol(clip(&line)))?;
+        if answer.id() != req.id() {
+            return Err(HarnessError::Protocol(format!(
+                "an answer to request {} where {} was asked",
+                answer.id().map_or("null".into(), |i| i.to_string()),
+                req.id().map_or("null".into(), |i| i.to_string()),
+            )));
+        }
+        Ok(answer)
+    }
+
+    async fn send(&mut self, req: &Request) -> Result<(), HarnessError> {
+        let mut line = serde_json::to_string(req).expect("requests serialize");
         line.push('\n');
         if self.stdin.write_all(line.as_bytes()).await.is_err() || self.stdin.flush().await.is_err()
         {
             return Err(self.died().await);
         }
-        let answer = self.read_line(deadline).await?;
-        serde_json::from_str(&answer).map_err(|_| HarnessError::Protocol(clip(&answer)))
+        Ok(())
     }
 
     async fn read_line(&mut self, deadline: Duration) -> Result<String, HarnessError> {
@@ -161,7 +165,9 @@ impl Harness {
 
     /// Asks the harness to exit; kills it if it does not.
     pub async fn shutdown(mut self) {
-        let _ = self.stdin.write_all(b"{\"op\": \"shutdown\"}\n").await;
+        let mut line = serde_json::to_string(&Request::Shutdown).expect("requests serialize");
+        line.push('\n');
+        let _ = self.stdin.write_all(line.as_bytes()).await;
         let _ = self.stdin.flush().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
         self.kill();
@@ -192,21 +198,6 @@ fn signal_name(sig: i32) -> &'static str {
 
 fn clip(s: &str) -> String {
     s.chars().take(200).collect()
-}
-
-/// Writes the embedded harness under `cache_dir` (content-addressed, so
-/// two testgen versions never run each other's harness).
-fn install(cache_dir: &Path) -> std::io::Result<PathBuf> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    SOURCE.hash(&mut h);
-    let dir = cache_dir.join(format!("harness-{:016x}", h.finish()));
-    let path = dir.join("testgen_explore.py");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(SOURCE) {
-        std::fs::create_dir_all(&dir)?;
-        crate::workspace::artifacts::write_atomic(&path, SOURCE.as_bytes())?;
-    }
-    Ok(path)
 }
 
 /// The harness and the code under test print to stderr: log it, bounded.

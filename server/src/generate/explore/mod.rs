@@ -5,13 +5,13 @@
 //! reason and a fresh harness carries on with the rest.
 
 pub mod harness;
+pub mod package;
+pub mod protocol;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::{Engine, EngineError, Job, Proposal, Proposals, Support, TestSource};
@@ -19,6 +19,11 @@ use super::targets::{NotTargeted, Target, TargetKind};
 use crate::index::model::Framework;
 use crate::index::Index;
 use harness::{Harness, HarnessError};
+pub use protocol::ExploredTest;
+use protocol::{
+    AppFramework, AppRef, ExploreAnswer, ExploreRequest, FindAppAnswer, FindAppRequest, Request,
+    RequestId, Status, TargetRef,
+};
 
 /// The explore engine as the pipeline sees it.
 #[derive(Debug, Clone)]
@@ -129,19 +134,6 @@ impl Default for Settings {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         }
     }
-}
-
-/// A test the harness kept, as pytest source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExploredTest {
-    pub name: String,
-    pub source: String,
-    #[serde(default)]
-    pub imports: Vec<String>,
-    #[serde(default)]
-    pub fixtures: Vec<String>,
-    #[serde(default)]
-    pub new_lines: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,7 +256,7 @@ async fn explore_module(
     env: &Env,
     targets: Vec<Target>,
     settings: &Settings,
-    app: Option<&serde_json::Value>,
+    app: Option<&AppRef>,
     app_error: Option<&str>,
     cancel: &CancellationToken,
 ) -> Vec<TargetResult> {
@@ -296,12 +288,12 @@ async fn explore_module(
         let req = explore_request(n, &target, settings, app);
         let deadline = Duration::from_secs_f64(settings.budget_s) + DEADLINE_GRACE;
         let answer = tokio::select! {
-            a = h.request(&req, deadline) => a,
+            a = h.request::<ExploreAnswer>(&req, deadline) => a,
             _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into())),
         };
         match answer {
-            Ok(v) => out.push(TargetResult {
-                explored: parse_answer(&v),
+            Ok(answer) => out.push(TargetResult {
+                explored: explored(answer),
                 target,
             }),
             Err(e) => {
@@ -336,59 +328,37 @@ fn skipped(target: Target, reason: &str) -> TargetResult {
     }
 }
 
-fn explore_request(
-    id: usize,
-    t: &Target,
-    s: &Settings,
-    app: Option<&serde_json::Value>,
-) -> serde_json::Value {
-    let mut req = json!({
-        "op": "explore",
-        "id": id,
-        "target": {
-            "file": t.abs,
-            "module": t.module,
-            "qualname": t.qualname,
-            "kind": t.kind,
-            "line": t.line,
-            "end_line": t.end_line,
+fn explore_request(id: usize, t: &Target, s: &Settings, app: Option<&AppRef>) -> Request {
+    Request::Explore(ExploreRequest {
+        id: RequestId::Number(id as u64),
+        target: TargetRef {
+            file: t.abs.clone(),
+            module: t.module.clone(),
+            qualname: t.qualname.clone(),
+            kind: t.kind,
+            line: t.line,
+            end_line: t.end_line,
         },
-        "budget_s": s.budget_s,
-        "max_calls": s.max_calls,
-        "call_timeout_s": s.call_timeout_s,
-        "seed": s.seed,
-        "allow_unsafe": s.allow_unsafe,
-    });
-    if t.kind == TargetKind::Route {
-        if let Some(app) = app {
-            req["app"] = app.clone();
-        }
-    }
-    req
+        budget_s: s.budget_s,
+        max_calls: s.max_calls,
+        call_timeout_s: s.call_timeout_s,
+        seed: s.seed,
+        allow_unsafe: s.allow_unsafe,
+        app: app.filter(|_| t.kind == TargetKind::Route).cloned(),
+    })
 }
 
-fn parse_answer(v: &serde_json::Value) -> Explored {
+fn explored(answer: ExploreAnswer) -> Explored {
     let reason = || {
-        v.get("reason")
-            .and_then(|r| r.as_str())
-            .unwrap_or("no reason given")
-            .to_string()
+        answer
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into())
     };
-    match v.get("status").and_then(|s| s.as_str()) {
-        Some("ok") => {
-            let tests = v
-                .get("tests")
-                .cloned()
-                .map(serde_json::from_value::<Vec<ExploredTest>>)
-                .unwrap_or(Ok(Vec::new()));
-            match tests {
-                Ok(tests) => Explored::Tests(tests),
-                Err(e) => Explored::Skipped(format!("harness answered malformed tests: {e}")),
-            }
-        }
-        Some("skipped") => Explored::Skipped(reason()),
-        Some("error") => Explored::Skipped(format!("harness error: {}", reason())),
-        _ => Explored::Skipped("harness answered without a status".into()),
+    match answer.status {
+        Status::Ok => Explored::Tests(answer.tests),
+        Status::Skipped => Explored::Skipped(reason()),
+        Status::Error => Explored::Skipped(format!("harness error: {}", reason())),
     }
 }
 
@@ -399,43 +369,38 @@ async fn find_app(
     index: &Index,
     settings: &Settings,
     cancel: &CancellationToken,
-) -> Result<(serde_json::Value, String), String> {
-    let framework = index.framework();
-    let (fw, class) = match framework {
-        Framework::Flask => ("flask", "Flask"),
-        Framework::Fastapi => ("fastapi", "FastAPI"),
-        Framework::Django => ("django", ""),
+) -> Result<(AppRef, String), String> {
+    let (framework, fw, class) = match index.framework() {
+        Framework::Flask => (AppFramework::Flask, "flask", "Flask"),
+        Framework::Fastapi => (AppFramework::Fastapi, "fastapi", "FastAPI"),
+        Framework::Django => (AppFramework::Django, "django", ""),
         other => return Err(format!("{} project", other.as_str())),
     };
-    let modules = if fw == "django" {
+    let modules = if framework == AppFramework::Django {
         Vec::new()
     } else {
         app_modules(env, index, fw, class)
     };
-    if modules.is_empty() && fw != "django" {
+    if modules.is_empty() && framework != AppFramework::Django {
         return Err(format!("no module imports {class} from {fw}"));
     }
     let mut h = start(env, settings).await.map_err(|e| e.to_string())?;
-    let req = json!({"op": "find_app", "id": "app", "framework": fw, "modules": modules});
+    let req = Request::FindApp(FindAppRequest {
+        id: RequestId::Text("app".into()),
+        framework,
+        modules,
+    });
     let answer = tokio::select! {
-        a = h.request(&req, Duration::from_secs(60)) => a.map_err(|e| e.to_string()),
+        a = h.request::<FindAppAnswer>(&req, Duration::from_secs(60)) => a.map_err(|e| e.to_string()),
         _ = cancel.cancelled() => Err("cancelled".to_string()),
     };
     h.shutdown().await;
-    let v = answer?;
-    if v.get("status").and_then(|s| s.as_str()) != Some("ok") {
-        return Err(v
-            .get("reason")
-            .and_then(|r| r.as_str())
-            .unwrap_or("not found")
-            .to_string());
+    let answer = answer?;
+    if answer.status != Status::Ok {
+        return Err(answer.reason.unwrap_or_else(|| "not found".into()));
     }
-    let app = v.get("app").cloned().ok_or("harness gave no app")?;
-    let conftest = v
-        .get("conftest")
-        .and_then(|c| c.as_str())
-        .ok_or("harness gave no conftest")?
-        .to_string();
+    let app = answer.app.ok_or("harness gave no app")?;
+    let conftest = answer.conftest.ok_or("harness gave no conftest")?;
     Ok((app, conftest))
 }
 

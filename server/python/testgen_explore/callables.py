@@ -1,0 +1,433 @@
+"""Module-level functions and methods of classes as targets: the module
+imported afresh, the instance built from the class's constructor pool,
+setup calls of its mutating methods before the target, the kept calls
+rendered as plain pytest functions."""
+
+import ast
+import doctest
+import functools
+import inspect
+import re
+import sys
+import types
+
+from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
+from .frameworks.django import django_setup
+from .generation import Gen
+from .isolation import forget_project_modules, restore_project_modules
+from .naming import snake
+from .protocol import last_line
+from .render import assertion_lines, how_imports, weak_assertion, wrap_how
+from .safety import SkipTarget, unsafe_calls
+from .search import Explorer, Plan
+from .source import FunctionFacts, find_def, own_nodes
+from .values import OMIT, class_ref
+
+
+_MUTATING_CALLS = {"append", "add", "update", "clear", "pop", "remove", "insert", "setdefault", "extend",
+                   "discard", "popitem", "sort", "reverse", "put", "write", "appendleft", "push"}
+_CREATOR = r"(add|create|insert|register|new|put|set|push|append|save|store|make|open|load|post|book|deposit|place)"
+
+
+def is_mutator(node):
+    """Whether a method may change state: it assigns into an attribute or an
+    item, deletes one, or calls a mutating method on something of self's.
+    Unknown source counts as a mutator."""
+    if node is None:
+        return True
+    for n in own_nodes(node):
+        if isinstance(n, (ast.Assign, ast.Delete)):
+            if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in n.targets):
+                return True
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign)):
+            if isinstance(n.target, (ast.Attribute, ast.Subscript)):
+                return True
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MUTATING_CALLS:
+            root = n.func.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id == "self":
+                return True
+    return False
+
+
+_NEEDS_INSTANCE = ("instance", "property", "setter", "deleter")
+_UNREADABLE = object()
+
+
+def import_module(ctx, name):
+    """Imports the target's module fresh (the project's modules are forgotten
+    first, so one request never sees state another left behind). Some
+    frameworks refuse a second import (Django's model registry): then the
+    modules imported before are put back and used."""
+    django_setup(ctx)
+    saved = forget_project_modules(ctx)
+    status, res = ctx.guard.run(lambda: __import__(name) and sys.modules[name], 30.0, False)
+    if status == "ok":
+        return res
+    if name in saved:
+        restore_project_modules(ctx, saved)
+        return saved[name]
+    if status == "raise":
+        why = last_line(res)
+        if ctx.django.error:
+            why += " (django.setup() with %s failed: %s)" % (ctx.django.settings_module, ctx.django.error)
+        raise SkipTarget("cannot import %s: %s" % (name, why))
+    if status == "exit":
+        raise SkipTarget("cannot import %s: it calls sys.exit at import time" % name)
+    raise SkipTarget("cannot import %s: import took longer than 30 s" % name)
+
+
+class CallableExplorer(Explorer):
+    """Module-level functions and methods of classes."""
+
+    def prepare(self):
+        t = self.t
+        self.module = import_module(self.ctx, t["module"])
+        ns = vars(self.module)
+        parts = t["qualname"].split(".")
+        self.name = parts[-1]
+        self.cls = None
+        owner = self.module
+        try:
+            for p in parts[:-1]:
+                owner = getattr(owner, p)
+            if isinstance(owner, type):
+                self.cls = owner
+                raw = None
+                for klass in owner.__mro__:
+                    if self.name in vars(klass):
+                        raw = vars(klass)[self.name]
+                        break
+                if raw is None:
+                    raise AttributeError(self.name)
+            else:
+                raw = getattr(owner, self.name)
+        except AttributeError:
+            raise SkipTarget("%s has no attribute %s" % (t["module"], t["qualname"]))
+        self.raw = raw
+        if self.cls is None:
+            self.kind = "function"
+            func = raw
+        elif self.name == "__init__":
+            self.kind = "init"
+            func = raw
+        elif isinstance(raw, staticmethod):
+            self.kind, func = "static", raw.__func__
+        elif isinstance(raw, classmethod):
+            self.kind, func = "class", raw.__func__
+        elif isinstance(raw, property):
+            # The accessor whose source is the target's lines: a setter or
+            # deleter is a separate def with the same name.
+            self.kind, func = "property", raw.fget
+            for kind, acc in (("property", raw.fget), ("setter", raw.fset), ("deleter", raw.fdel)):
+                code = getattr(inspect.unwrap(acc), "__code__", None) if acc is not None else None
+                if code is not None and self.lo <= code.co_firstlineno <= self.hi:
+                    self.kind, func = kind, acc
+                    break
+        elif isinstance(raw, functools.cached_property):
+            self.kind, func = "property", raw.func
+        else:
+            self.kind, func = "instance", raw
+        inner = inspect.unwrap(func) if callable(func) else func
+        # How a call's result is finished, known before the call (so that a
+        # coroutine that raises is still rendered inside asyncio.run).
+        self.static_how = ("async" if inspect.iscoroutinefunction(inner) else
+                           "list" if inspect.isgeneratorfunction(inner) else
+                           "asynclist" if inspect.isasyncgenfunction(inner) else "")
+        code = getattr(inner, "__code__", None)
+        if code is None:
+            raise SkipTarget("%s is not a Python function" % t["qualname"])
+        tree = self.ctx.parse(t["file"])
+        node = find_def(tree, self.name, self.lo, self.hi) if tree is not None else None
+        self.check_safety(node, ns)
+        self.setup_trace(code, node)
+        self.gen = Gen(self.rng, self.callsites, ns, self.ctx.guard)
+        facts = FunctionFacts(node, ns)
+        self.gen.default_facts = facts
+        drop = self.kind in ("instance", "class", "init") or self.kind in _NEEDS_INSTANCE
+        self.callee = Callee(func, self.gen, facts, drop_first=drop)
+        if self.kind in ("property", "deleter"):
+            self.callee.params = []
+        self.ref = class_ref(self.cls) if self.cls is not None else None
+        if self.cls is not None and self.ref is None:
+            self.ref = (self.cls.__name__, "from %s import %s" % (t["module"], self.cls.__name__))
+        self.ctors = []
+        self.setups = []
+        self.corpus = []
+        self.corpus_keys = set()
+        if self.kind in _NEEDS_INSTANCE:
+            self.ctors = self.gen.class_pool(self.cls, 0)
+            if not self.ctors:
+                raise SkipTarget("cannot construct %s: %s" % (self.cls.__name__, self._ctor_error()))
+            self.setups = self._setup_methods(tree, ns)
+        self.var = snake(self.cls.__name__) if self.cls is not None else ""
+        if self.var in ("result", "pytest", "asyncio", "math", self.name) or not self.var.isidentifier():
+            self.var = "obj"
+
+    def _ctor_error(self):
+        spec = self.gen.ctor_spec(self.cls)
+        if spec is None:
+            return "no usable constructor signature"
+        val = self.gen._ctor_from(self.cls, class_ref(self.cls) or (self.cls.__name__, None), spec, 0, "base")
+        if val is None:
+            return "no arguments validate"
+        status, res = self.ctx.guard.run(val.build, 2.0, True)
+        if status == "raise":
+            return last_line(res)
+        return status
+
+    def _setup_methods(self, tree, ns):
+        """Public plain methods that can build state before the target runs."""
+        out = []
+        names = set()
+        for klass in self.cls.__mro__:
+            if klass is object or klass.__module__ == "builtins":
+                continue
+            for name, attr in sorted(vars(klass).items()):
+                if name.startswith("_") or name in names or not inspect.isfunction(attr):
+                    continue
+                names.add(name)
+                code = inspect.unwrap(attr).__code__
+                node = None
+                src_tree = self.ctx.parse(code.co_filename)
+                if src_tree is not None:
+                    node = find_def(src_tree, name, code.co_firstlineno, code.co_firstlineno + 50)
+                if node is not None and not self.allow_unsafe and unsafe_calls(node, ns):
+                    continue
+                if not is_mutator(node):
+                    continue  # a query cannot build state
+                weight = 3 if re.match(_CREATOR, name) else 1
+                callee = Callee(attr, self.gen, FunctionFacts(node, ns), drop_first=True)
+                out.append((name, callee, weight))
+        out.sort(key=lambda x: x[0])
+        return out
+
+    def draw_step(self):
+        """A setup call: creators (add_*, create_*...) more often."""
+        total = sum(w for _, _, w in self.setups)
+        r = self.rng.random() * total
+        for name, callee, w in self.setups:
+            r -= w
+            if r < 0:
+                return [name, callee, None, ""]
+        name, callee, _ = self.setups[-1]
+        return [name, callee, None, ""]
+
+    def plans(self):
+        ctor = self.ctors[0] if self.ctors else None
+        # 1. calls written in the project (its tests included) and doctests
+        for args in self._callsite_args():
+            yield Plan(args, ctor)
+        # 2. the most typical arguments, then one parameter at a time
+        yield Plan(self.callee.base_args(), ctor)
+        for args in self.callee.variations():
+            yield Plan(args, ctor)
+        for c in self.ctors[1:]:
+            yield Plan(self.callee.base_args(), c)
+        # 3. random: instance variants, setup sequences, drawn arguments.
+        # Sequences whose steps all succeeded are kept and extended later
+        # (feedback-directed, as Randoop does): add_user then add_task then
+        # complete grows one working step at a time.
+        rng = self.rng
+        while True:
+            c = None
+            steps = []
+            if self.ctors:
+                c = self.ctors[0] if rng.random() < 0.7 else self.ctors[rng.randrange(len(self.ctors))]
+            if self.setups:
+                if self.corpus and rng.random() < 0.6:
+                    c, base = self.corpus[rng.randrange(len(self.corpus))]
+                    steps = [list(s) for s in base]
+                    if rng.random() < 0.7 and len(steps) < 6:
+                        steps.append(self.draw_step())
+                else:
+                    steps = [self.draw_step() for _ in range(rng.choice([0, 1, 1, 2]))]
+            yield Plan(None, c, steps)
+
+    def _callsite_args(self):
+        out = []
+        calls = list(self.callsites.calls(self.name)) if self.name != "__init__" else \
+            list(self.callsites.calls(self.cls.__name__))
+        doc = inspect.getdoc(self.raw if not isinstance(self.raw, (staticmethod, classmethod)) else self.raw.__func__) or ""
+        try:
+            for ex in doctest.DocTestParser().get_examples(doc):
+                try:
+                    tree = ast.parse(ex.source.strip(), mode="eval")
+                except SyntaxError:
+                    continue
+                if isinstance(tree.body, ast.Call):
+                    calls.append(tree.body)
+        except ValueError:
+            pass
+        for call in calls:
+            f = call.func
+            if self.kind == "function" and not isinstance(f, ast.Name) and not isinstance(f, ast.Attribute):
+                continue
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+            if name != (self.cls.__name__ if self.kind == "init" else self.name):
+                continue
+            args = self.callee.from_callsite(call)
+            if args is not None:
+                out.append(args)
+            if len(out) >= 12:
+                break
+        return out
+
+    # -- running -----------------------------------------------------------------
+
+    def _remember(self, ctor, steps):
+        key = ctor.src + "|" + "|".join("%s(%s)" % (s[0], s[1].render(s[2])) for s in steps)
+        if key not in self.corpus_keys and len(self.corpus) < 300:
+            self.corpus_keys.add(key)
+            self.corpus.append((ctor, [list(s) for s in steps]))
+
+    def _target_callable(self, inst):
+        if self.kind == "function":
+            return getattr(self.module, self.name) if not isinstance(self.raw, types.FunctionType) else self.raw
+        if self.kind == "init":
+            return self.cls
+        if self.kind in ("class", "static"):
+            return getattr(self.cls, self.name)
+        return getattr(inst, self.name)
+
+    def run(self, plan):
+        gen = self.gen
+        gen.harvest = []
+        inst = None
+        try:
+            if self.kind in _NEEDS_INSTANCE:
+                inst = plan.ctor.build()
+            done = []
+            for name, callee, args, _ in plan.steps:
+                if args is None:
+                    args = callee.random_args()
+                for v in args:
+                    if v is not OMIT:
+                        for s in v.scalars():
+                            if s not in gen.harvest:
+                                gen.harvest.append(s)
+                try:
+                    a, k = callee.build(args)
+                    res, how = finish_call(getattr(inst, name)(*a, **k))
+                except Exception:
+                    continue
+                if how == "asynclist":
+                    continue  # not worth a helper in the test: dropped
+                harvest_scalars(res, gen.harvest)
+                done.append([name, callee, args, how])
+            if done and len(done) == len(plan.steps):
+                self._remember(plan.ctor, done)
+            plan.steps = done
+            if plan.args is None:
+                plan.args = self.callee.random_args()
+            a, k = self.callee.build(plan.args)
+        except Exception:
+            return Outcome("discard")
+        value = exc = None
+        how = self.static_how
+        with self.ctx.tracer:
+            try:
+                if self.kind == "property":
+                    value = getattr(inst, self.name)
+                elif self.kind == "setter":
+                    setattr(inst, self.name, *a)
+                elif self.kind == "deleter":
+                    delattr(inst, self.name)
+                else:
+                    value, how = finish_call(self._target_callable(inst)(*a, **k))
+            except Discard:
+                return Outcome("discard")
+            except Exception as e:
+                exc = e
+        out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
+        plan.how = how
+        out.traced(self.ctx.tracer)
+        if self.kind == "setter" and exc is None:
+            # What the test can check after the assignment: the value read back.
+            try:
+                out.value = getattr(inst, self.name)
+            except Exception:
+                out.value = _UNREADABLE
+        if exc is None and self.kind == "instance" and any(n == self.name for n, _, _ in self.setups):
+            # The target is a mutator too: its successful call is a setup
+            # sequence to extend (complete a task, then complete it again).
+            self._remember(plan.ctor, plan.steps + [[self.name, self.callee, plan.args, how]])
+        return out
+
+    # -- rendering ---------------------------------------------------------------
+
+    def call_src(self, plan):
+        args = self.callee.render(plan.args)
+        if self.kind == "function":
+            call = "%s(%s)" % (self.t["qualname"], args)
+        elif self.kind == "init":
+            call = "%s(%s)" % (self.ref[0], args)
+        elif self.kind in ("class", "static"):
+            call = "%s.%s(%s)" % (self.ref[0], self.name, args)
+        elif self.kind == "property":
+            call = "%s.%s" % (self.var, self.name)
+        elif self.kind == "setter":
+            call = "%s.%s = %s" % (self.var, self.name, args)
+        elif self.kind == "deleter":
+            call = "del %s.%s" % (self.var, self.name)
+        else:
+            call = "%s.%s(%s)" % (self.var, self.name, args)
+        return wrap_how(call, plan.how)
+
+    def target_words(self):
+        if self.cls is None:
+            return self.name.strip("_") or "call"
+        meth = "init" if self.name == "__init__" else self.name.strip("_")
+        if self.kind in ("setter", "deleter"):
+            meth += "_" + self.kind
+        return "%s_%s" % (snake(self.cls.__name__), meth)
+
+    def render(self, plan, out, again, used):
+        imports = set()
+        body = []
+        if self.kind == "function":
+            imports.add("from %s import %s" % (self.t["module"], self.t["qualname"].split(".")[0]))
+        elif self.ref and self.ref[1]:
+            imports.add(self.ref[1])
+        if self.kind in _NEEDS_INSTANCE:
+            body.append("%s = %s" % (self.var, plan.ctor.src))
+            imports |= plan.ctor.imports
+            for name, callee, args, how in plan.steps:
+                body.append(wrap_how("%s.%s(%s)" % (self.var, name, callee.render(args)), how))
+                imports |= callee.imports(args)
+                if how:
+                    imports |= how_imports(how)
+        imports |= self.callee.imports(plan.args)
+        call = self.call_src(plan)
+        imports |= how_imports(plan.how)
+        if plan.how == "asynclist":
+            # An async generator is drained by a coroutine defined in the test.
+            plan_how, plan.how = plan.how, ""
+            raw = self.call_src(plan)
+            plan.how = plan_how
+            body += ["async def collect():", "    return [item async for item in %s]" % raw]
+            call = "asyncio.run(collect())"
+        if out.kind == "raise":
+            lines, imps = self.exception_block(out, again, call)
+        elif self.kind in ("setter", "deleter"):
+            # An assignment or `del` is a statement: it runs, then (setter)
+            # what reading the property gives back is asserted.
+            lines, imps = [call], set()
+            read = "%s.%s" % (self.var, self.name)
+            if self.kind == "setter" and out.value is not _UNREADABLE:
+                more, imps = assertion_lines(self.ctx, read, out.value)
+                more2, _ = assertion_lines(self.ctx, read, again.value)
+                if more == more2 and not more[0].startswith("result = "):
+                    lines += more
+        else:
+            lines, imps = assertion_lines(self.ctx, call, out.value)
+            lines2, _ = assertion_lines(self.ctx, call, again.value)
+            if lines != lines2:
+                lines, imps = weak_assertion(call, out.value, again.value)
+        imports |= imps
+        body += lines
+        name = self.name_for(self.target_words(), out,
+                             self.kind if self.kind in ("setter", "deleter") else plan.how, used)
+        src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
+        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}

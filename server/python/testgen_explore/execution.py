@@ -1,0 +1,221 @@
+"""Execution: a callable's parameters and their pools (Callee), what one call
+did (Outcome, with the lines and arcs the tracer saw), finishing coroutines
+and generators, and the ids and keys a setup call's result holds."""
+
+import asyncio
+import enum
+import inspect
+import itertools
+
+from .typehints import type_hints
+from .values import OMIT, Lit
+
+
+POS_ONLY = inspect.Parameter.POSITIONAL_ONLY
+KW_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+class Param:
+    def __init__(self, name, kind, ann, has_default):
+        self.name = name
+        self.kind = kind
+        self.ann = ann
+        self.has_default = has_default
+        self.pool = None
+
+
+class Callee:
+    """Parameters of a callable (self/cls and *args/**kwargs left out) with
+    lazily built value pools."""
+
+    def __init__(self, func, gen, facts, drop_first=False):
+        self.gen = gen
+        self.facts = facts
+        self.params = []
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):
+            sig = None
+        raw = inspect.unwrap(func) if callable(func) else func
+        hints = type_hints(raw) if sig is not None else {}
+        if sig is not None:
+            ps = list(sig.parameters.values())
+            if drop_first and ps and ps[0].kind in (ps[0].POSITIONAL_ONLY, ps[0].POSITIONAL_OR_KEYWORD):
+                ps = ps[1:]
+            for p in ps:
+                if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                    continue
+                ann = hints.get(p.name, p.annotation)
+                if ann is inspect.Parameter.empty and p.default is not p.empty and p.default is not None:
+                    ann = type(p.default)
+                self.params.append(Param(p.name, p.kind, ann, p.default is not p.empty))
+
+    def pool(self, param):
+        if param.pool is None:
+            vals = self.gen.pool(param.ann, self.facts, param.name)
+            if not vals:
+                vals = [Lit(None)]
+            if param.has_default and param.kind != POS_ONLY:
+                vals = [OMIT] + vals
+            param.pool = vals
+        return param.pool
+
+    def base_args(self):
+        return [self.pool(p)[0] for p in self.params]
+
+    def variations(self):
+        """One parameter at a time through its pool, the others at their base."""
+        base = self.base_args()
+        for i, p in enumerate(self.params):
+            for v in self.pool(p)[1:]:
+                args = list(base)
+                args[i] = v
+                yield args
+
+    def random_args(self):
+        rng = self.gen.rng
+        out = []
+        for p in self.params:
+            if p.has_default and p.kind != POS_ONLY and rng.random() < 0.3:
+                out.append(OMIT)
+            else:
+                out.append(self.gen.random_val(p.ann, self.facts, p.name))
+        return out
+
+    def split(self, vals):
+        """(positional Vals, [(name, Val)]): required params positionally,
+        optional ones by keyword (readable, and robust to omitted ones)."""
+        args, kwargs = [], []
+        positional = True
+        for p, v in zip(self.params, vals):
+            if v is OMIT:
+                positional = False
+                continue
+            if p.kind == KW_ONLY or (p.has_default and p.kind != POS_ONLY):
+                positional = False
+            if positional or p.kind == POS_ONLY:
+                args.append(v)
+            else:
+                kwargs.append((p.name, v))
+        return args, kwargs
+
+    def build(self, vals):
+        args, kwargs = self.split(vals)
+        return [a.build() for a in args], {k: v.build() for k, v in kwargs}
+
+    def render(self, vals):
+        args, kwargs = self.split(vals)
+        return ", ".join([a.src for a in args] + ["%s=%s" % (k, v.src) for k, v in kwargs])
+
+    def imports(self, vals):
+        out = set()
+        for v in vals:
+            if v is not OMIT:
+                out |= v.imports
+        return out
+
+    def from_callsite(self, call, drop_receiver=False):
+        """Arguments of a call written in the project, when all are literal."""
+        vals = [None] * len(self.params)
+        names = [p.name for p in self.params]
+        if len(call.args) > len(self.params):
+            return None
+        for i, a in enumerate(call.args):
+            v = self.gen.literal_val(a)
+            if v is None:
+                return None
+            vals[i] = v
+        for k in call.keywords:
+            if k.arg is None or k.arg not in names:
+                return None
+            v = self.gen.literal_val(k.value)
+            if v is None:
+                return None
+            vals[names.index(k.arg)] = v
+        for i, p in enumerate(self.params):
+            if vals[i] is None:
+                if p.has_default and p.kind != POS_ONLY:
+                    vals[i] = OMIT
+                else:
+                    return None
+        return vals
+
+
+# ---------------------------------------------------------------------------
+# Execution results
+# ---------------------------------------------------------------------------
+
+
+class Outcome:
+    def __init__(self, kind, value=None, exc=None, detail=None):
+        self.kind = kind          # return | raise | timeout | unsafe | exit | discard
+        self.value = value
+        self.exc = exc
+        self.detail = detail
+        self.db = False           # it used a Django database connection
+        self.lines = set()
+        self.arcs = set()
+        self.order = []
+
+    def traced(self, tracer):
+        self.lines = set(tracer.lines)
+        self.arcs = set(tracer.arcs)
+        self.order = list(tracer.order)
+        return self
+
+
+def finish_call(result):
+    """Awaits coroutines and drains generators (inside the trace), returning
+    (value, how) where how is '', 'async' or 'list'."""
+    if inspect.iscoroutine(result):
+        return asyncio.run(result), "async"
+    if inspect.isgenerator(result):
+        items = list(itertools.islice(result, 1001))
+        if len(items) > 1000:
+            raise Discard("generator yields more than 1000 items")
+        return items, "list"
+    if inspect.isasyncgen(result):
+        async def drain():
+            out = []
+            async for x in result:
+                out.append(x)
+                if len(out) > 1000:
+                    raise Discard("async generator yields more than 1000 items")
+            return out
+        return asyncio.run(drain()), "asynclist"
+    return result, ""
+
+
+class Discard(Exception):
+    pass
+
+
+def harvest_scalars(obj, out, depth=0):
+    """ints and short strs found in a setup call's result: ids and keys that
+    later calls can use."""
+    if depth > 2 or len(out) > 60:
+        return
+    if isinstance(obj, bool) or obj is None:
+        return
+    if isinstance(obj, int):
+        if obj not in out:
+            out.append(obj)
+    elif isinstance(obj, str):
+        if len(obj) <= 60 and obj not in out:
+            out.append(obj)
+    elif isinstance(obj, dict):
+        for k in list(obj)[:20]:
+            harvest_scalars(obj[k], out, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for x in obj[:10]:
+            harvest_scalars(x, out, depth + 1)
+    elif isinstance(obj, enum.Enum):
+        return
+    else:
+        try:
+            attrs = vars(obj)
+        except TypeError:
+            return
+        for k in sorted(attrs)[:20]:
+            if not k.startswith("_"):
+                harvest_scalars(attrs[k], out, depth + 1)

@@ -1,0 +1,305 @@
+"""Routes (Flask and FastAPI): a view function reached through HTTP requests
+via the framework's test client, against a freshly imported application,
+setup requests (POST/PUT routes) first."""
+
+import ast
+import contextlib
+import json
+import os
+
+from ..execution import Outcome, harvest_scalars
+from ..generation import Gen
+from ..isolation import forget_project_modules, restore_project_modules
+from ..naming import snake, trim_words, unique_name
+from ..protocol import last_line
+from ..safety import SkipTarget
+from ..search import Explorer, Plan
+from ..source import consts_of, find_def
+from ..values import class_ref, literal_src
+from .fastapi import fastapi_specs
+from .flask import flask_specs
+from .spec import BODY_METHODS
+
+
+def build_app(app_json):
+    ns = {}
+    exec(app_json["import"], ns)
+    app = eval(app_json["expr"], ns)
+    if app_json.get("framework") == "flask":
+        app.testing = True
+    return app
+
+
+class RouteExplorer(Explorer):
+    """A view function reached through HTTP requests. Each candidate runs on a
+    freshly imported application (as the generated conftest's `client` does),
+    after a few setup requests (POST/PUT routes) that create state."""
+
+    def prepare(self):
+        app_json = self.req.get("app")
+        if not app_json:
+            raise SkipTarget("a route target needs the application (`app` from find_app)")
+        self.app_json = app_json
+        self.framework = app_json.get("framework")
+        saved = forget_project_modules(self.ctx)
+        try:
+            status, app = self.ctx.guard.run(lambda: build_app(app_json), 60.0, False)
+            if status != "ok":
+                raise SkipTarget("cannot create the application (%s): %s" % (
+                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException) else status))
+            specs = flask_specs(self.ctx, app) if self.framework == "flask" else fastapi_specs(self.ctx, app)
+        finally:
+            restore_project_modules(self.ctx, saved)
+        target_file = os.path.abspath(self.t["file"])
+        self.targets = []
+        view = None
+        for inner, spec in specs:
+            code = getattr(inner, "__code__", None)
+            if code is None or os.path.abspath(code.co_filename) != target_file:
+                continue
+            if self.lo <= code.co_firstlineno <= self.hi:
+                self.targets.append(spec)
+                view = inner
+        if not self.targets:
+            raise SkipTarget("no URL rule of the application has %s as its view" % self.t["qualname"])
+        self.setups = [s for _, s in specs if set(s.methods) & {"POST", "PUT"}]
+        node = find_def(self.ctx.parse(self.t["file"]), view.__name__, self.lo, self.hi)
+        ns = getattr(view, "__globals__", {})
+        self.check_safety(node, ns)
+        self.setup_trace(view.__code__, node)
+        self.gen = Gen(self.rng, self.callsites, ns, self.ctx.guard)
+        self.module_strs = self._module_strings(self.t["file"])
+        self.view_name = view.__name__
+        self.plateau = 80
+        self.corpus = []
+        self.corpus_keys = set()
+
+    def _module_strings(self, path):
+        """String constants compared against in the view's module: likely
+        query values (`value.lower() in ("1", "true")`)."""
+        out = []
+        tree = self.ctx.parse(path)
+        for n in ast.walk(tree) if tree else []:
+            if isinstance(n, ast.Compare):
+                for side in [n.left] + list(n.comparators):
+                    for v in consts_of(side):
+                        if isinstance(v, str) and v not in out and len(out) < 30:
+                            out.append(v)
+        return out
+
+    # -- requests ----------------------------------------------------------------
+
+    def _value(self, tp, name, base):
+        gen, rng = self.gen, self.rng
+        ints = [x for x in gen.harvest if type(x) is int]
+        strs = [x for x in gen.harvest if type(x) is str]
+        if tp is int:
+            if base:
+                return ints[0] if ints else 1
+            if ints and rng.random() < 0.6:
+                return ints[rng.randrange(len(ints))]
+            return rng.choice([1, 2, 3, 0, -1, 999])
+        if tp is float:
+            return 1.0 if base else rng.choice([1.0, 0.0, -1.0, 2.5, 100.0])
+        if tp is bool:
+            return True if base else rng.choice([True, False])
+        if tp == "uuid":
+            return "00000000-0000-0000-0000-000000000001"
+        pool = gen._hinted(name) + self.module_strs + ["abc", "", "1", "0"]
+        if base:
+            return strs[0] if strs and name and "id" in name.lower() else pool[0]
+        if strs and rng.random() < 0.3:
+            return strs[rng.randrange(len(strs))]
+        return pool[rng.randrange(len(pool))]
+
+    def _body(self, spec, base):
+        """The JSON body: a pydantic model's fields, or the keys the view reads."""
+        rng, gen = self.rng, self.gen
+        if spec.model is not None:
+            ref = class_ref(spec.model) or (spec.model.__name__, None)
+            ctor_spec = gen.ctor_spec(spec.model)
+            if ctor_spec is None:
+                return {}
+            val = gen._ctor_from(spec.model, ref, ctor_spec, 0, "base" if base else "random",
+                                 rng=None if base else rng)
+            try:
+                inst = val.build() if val is not None else None
+            except Exception:
+                inst = None
+            if inst is None:
+                return {}
+            if hasattr(inst, "model_dump"):
+                return inst.model_dump(mode="json", exclude_unset=True)
+            return json.loads(inst.json(exclude_unset=True))
+        facts = spec.json_facts
+        if facts is None:
+            return None
+        keys = sorted(facts.keys.get(spec.json_var, {}).items())
+        body = {}
+        for k, (required, hint) in keys:
+            vals = gen._key_values(k, hint, facts)
+            if base:
+                body[k] = vals[0]
+                continue
+            if rng.random() < (0.1 if required else 0.2):
+                continue
+            ints = [x for x in gen.harvest if type(x) is int]
+            if ints and hint and hint[0] == "num" and rng.random() < 0.6:
+                body[k] = ints[rng.randrange(len(ints))]
+            else:
+                body[k] = vals[rng.randrange(len(vals))]
+        return body
+
+    def draw(self, spec, base=False):
+        rng = self.rng
+        method = spec.methods[0] if base else spec.methods[rng.randrange(len(spec.methods))]
+        path = {name: self._value(tp, name, base) for name, tp in spec.path_params}
+        query = {}
+        for name, tp, required in spec.query:
+            if required or (not base and rng.random() < 0.6):
+                query[name] = self._value(tp, name, base)
+        body = self._body(spec, base) if method in BODY_METHODS else None
+        return {"method": method, "url": spec.url(path, query), "json": body}
+
+    def plans(self):
+        for spec in self.targets:
+            yield Plan(self.draw(spec, base=True), None, [])
+            for setup in self.setups:
+                yield Plan(None, None, [[setup, None, None, ""]])
+        rng = self.rng
+        while True:
+            if self.corpus and rng.random() < 0.6:
+                steps = [list(s) for s in self.corpus[rng.randrange(len(self.corpus))]]
+                if rng.random() < 0.7 and len(steps) < 6:
+                    steps.append([self.setups[rng.randrange(len(self.setups))], None, None, ""])
+            else:
+                steps = [[self.setups[rng.randrange(len(self.setups))], None, None, ""]
+                         for _ in range(rng.choice([0, 1, 1, 2]) if self.setups else 0)]
+            yield Plan(None, None, steps)
+
+    # -- running -----------------------------------------------------------------
+
+    def _send(self, client, req):
+        method = req["method"].lower()
+        kwargs = {"json": req["json"]} if req["json"] is not None else {}
+        resp = getattr(client, method)(req["url"], **kwargs)
+        if self.framework == "flask":
+            data = resp.get_json(silent=True) if resp.is_json else None
+        else:
+            ctype = resp.headers.get("content-type", "")
+            try:
+                data = resp.json() if "json" in ctype else None
+            except ValueError:
+                data = None
+        return resp.status_code, data
+
+    @contextlib.contextmanager
+    def fresh_client(self, quiet_close):
+        """A test client over a freshly imported application, built as the
+        generated conftest builds it; the project's modules are restored
+        after. After an exception (a timeout may leave the handler spinning
+        in a worker thread) a FastAPI client is left open: closing it would
+        wait for that thread forever."""
+        saved = forget_project_modules(self.ctx)
+        try:
+            app = build_app(self.app_json)
+            if self.framework == "flask":
+                yield app.test_client()
+                return
+            from fastapi.testclient import TestClient
+            closing = TestClient(app)
+            client = closing.__enter__()
+            yield client
+            try:
+                closing.__exit__(None, None, None)
+            except Exception:
+                if not quiet_close:
+                    raise
+        finally:
+            restore_project_modules(self.ctx, saved)
+
+    def run(self, plan):
+        with self.fresh_client(quiet_close=True) as client:
+            gen = self.gen
+            gen.harvest = []
+            done = []
+            for spec, req, _, _ in plan.steps:
+                if req is None:
+                    req = self.draw(spec)
+                try:
+                    status, data = self._send(client, req)
+                except Exception:
+                    continue
+                if status >= 400:
+                    continue
+                harvest_scalars(data, gen.harvest)
+                done.append([spec, req, status, ""])
+            if done and len(done) == len(plan.steps):
+                key = "|".join("%s %s %r" % (s[1]["method"], s[1]["url"], s[1]["json"]) for s in done)
+                if key not in self.corpus_keys and len(self.corpus) < 300:
+                    self.corpus_keys.add(key)
+                    self.corpus.append([list(s) for s in done])
+            plan.steps = done
+            if plan.args is None:
+                spec = self.targets[self.rng.randrange(len(self.targets))]
+                plan.args = self.draw(spec)
+            value = exc = None
+            with self.ctx.tracer:
+                try:
+                    value = self._send(client, plan.args)
+                except Exception as e:
+                    exc = e
+            out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
+            out.traced(self.ctx.tracer)
+            return out
+
+    # -- rendering ---------------------------------------------------------------
+
+    def outcome_sig(self, out):
+        if out.kind == "raise":
+            return ("raise", type(out.exc), str(out.exc))
+        return ("return", out.value[0], literal_src(out.value[1]) if out.value[1] is not None else None)
+
+    def run_test(self, fn):
+        """A route test gets a `client` built as the conftest builds it."""
+        def body():
+            with self.fresh_client(quiet_close=False) as client:
+                fn(client)
+        status, _ = self.ctx.guard.run(body, self.call_timeout * 2, not self.allow_unsafe)
+        self.calls += 1
+        return status == "ok"
+
+    def request_src(self, req):
+        args = [repr(req["url"])]
+        if req["json"] is not None:
+            args.append("json=%s" % literal_src(req["json"]))
+        return "client.%s(%s)" % (req["method"].lower(), ", ".join(args))
+
+    def render(self, plan, out, again, used):
+        body = []
+        imports = set()
+        for _, req, status, _ in plan.steps:
+            body.append("assert %s.status_code == %d" % (self.request_src(req), status))
+        call = self.request_src(plan.args)
+        if out.kind == "raise":
+            lines, imps = self.exception_block(out, again, call)
+            imports |= imps
+            body += lines
+            words = "raises_" + snake(type(out.exc).__name__)
+        else:
+            status, data = out.value
+            body.append("response = %s" % call)
+            body.append("assert response.status_code == %d" % status)
+            if data is not None and again.value[1] == data:
+                src = literal_src(data)
+                if len(src) <= 1500:
+                    getter = "response.get_json()" if self.framework == "flask" else "response.json()"
+                    body.append("assert %s == %s" % (getter, src))
+            words = "returns_%d" % status
+        cond = trim_words(self.decisions.last(out.order))
+        base = "test_%s_%s" % (self.view_name.strip("_") or "view", words)
+        if cond:
+            base += "_when_" + cond
+        name = unique_name(base, used)
+        src = "def %s(client):\n%s\n" % (name, "\n".join("    " + ln for ln in body))
+        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": ["client"]}

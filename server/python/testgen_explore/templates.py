@@ -1,0 +1,169 @@
+"""The conftest files written beside the generated tests: the route tests'
+`client` fixture over the real application, and Django's set-up. They run
+standalone under pytest in the user's project."""
+
+import inspect
+import json
+
+from .isolation import module_path
+from .rules import project_file, skipped_dir
+
+
+_CONFTEST = '''"""The `client` fixture of the generated route tests: the real application,
+imported afresh for each test (the project's modules are put aside before
+and restored after), so module-level state never leaks between tests."""
+
+import fnmatch
+import os
+import sys
+
+import pytest
+
+# This file is <python root>/tests/generated/conftest.py.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# What is no part of the project: testgen's rules when this file was written.
+_RULES = %(rules)s
+_VENVS = {}
+
+
+%(functions)s
+
+
+def _is_project_module(module):
+    return project_file(module_path(module), _ROOT, _RULES, _VENVS)
+
+
+def _put_aside():
+    saved = {n: m for n, m in list(sys.modules.items()) if m is not None and _is_project_module(m)}
+    for name in saved:
+        del sys.modules[name]
+    return saved
+
+
+def _restore(saved):
+    for name, module in list(sys.modules.items()):
+        if module is not None and _is_project_module(module):
+            del sys.modules[name]
+    sys.modules.update(saved)
+
+
+@pytest.fixture
+def client():
+    saved = _put_aside()
+    try:
+%(body)s
+    finally:
+        _restore(saved)
+'''
+
+# The conftest runs standalone: it gets the harness's own rule functions, as
+# source, so both decide "is this the project's" the same way.
+_FUNCTIONS = (module_path, skipped_dir, project_file)
+
+
+def rules_literal(rules):
+    """The rules as a Python dict literal, one key a line (long lists one
+    item a line)."""
+    lines = ["{"]
+    for key, value in rules.items():
+        text = _literal(value)
+        if isinstance(value, list) and len(text) > 80:
+            text = "[\n%s\n    ]" % "\n".join("        %s," % _literal(v) for v in value)
+        lines.append("    %s: %s," % (_literal(key), text))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _literal(value):
+    if isinstance(value, list):
+        return "[%s]" % ", ".join(_literal(v) for v in value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a valid Python string literal too
+    return repr(value)
+
+
+def conftest_source(app, rules):
+    """The route tests' conftest for the application `app` (find_app's
+    answer), with the project rules `rules` (their JSON data) written in."""
+    if app["framework"] == "flask":
+        body = ["%s" % app["import"],
+                "app = %s" % app["expr"],
+                "app.testing = True",
+                "yield app.test_client()"]
+    else:
+        body = ["from fastapi.testclient import TestClient",
+                "",
+                "%s" % app["import"],
+                "with TestClient(%s) as test_client:" % app["expr"],
+                "    yield test_client"]
+    return _CONFTEST % {
+        "rules": rules_literal(rules),
+        "functions": "\n\n\n".join(inspect.getsource(f).rstrip() for f in _FUNCTIONS),
+        "body": "\n".join(("        " + ln) if ln else "" for ln in body),
+    }
+
+
+_DJANGO_CONFTEST = '''"""Django for the generated tests. Configured here only when nothing did it
+before (the project's own conftest, pytest-django), the way the project does:
+settings %(settings)r, a file sqlite database replaced by an in-memory one
+with its tables created, so tests never write to the project's database.
+Without pytest-django, `db` runs a test in a transaction rolled back after it."""
+
+import os
+import sys
+
+import pytest
+
+_SETTINGS = %(settings)r
+_PYTEST_DJANGO = "pytest_django" in sys.modules
+
+
+def _setup():
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", _SETTINGS)
+    if _PYTEST_DJANGO:
+        django.setup()  # pytest-django's test database does the rest
+        return
+    from django.conf import settings
+
+    memory = []
+    for alias, db in settings.DATABASES.items():
+        if db.get("ENGINE") == "django.db.backends.sqlite3":
+            name = str(db.get("NAME") or "")
+            if name not in ("", ":memory:") and "mode=memory" not in name:
+                db["NAME"] = ":memory:"
+            memory.append(alias)
+    django.setup()
+    from django.core.management import call_command
+
+    for alias in memory:
+        call_command("migrate", run_syncdb=True, verbosity=0, interactive=False, database=alias)
+
+
+_setup()
+
+if not _PYTEST_DJANGO:
+
+    @pytest.fixture
+    def db():
+        from contextlib import ExitStack
+
+        from django.conf import settings
+        from django.db import transaction
+
+        aliases = [a for a, d in settings.DATABASES.items() if d.get("ENGINE") == "django.db.backends.sqlite3"]
+        with ExitStack() as stack:
+            for alias in aliases:
+                stack.enter_context(transaction.atomic(using=alias))
+            yield
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+'''
+
+
+def django_conftest_source(settings_module):
+    return _DJANGO_CONFTEST % {"settings": settings_module}

@@ -1,0 +1,339 @@
+//! The explore protocol's messages as types (docs/explore-protocol.md): every
+//! request the Rust side writes and every answer the harness gives, one JSON
+//! object per line. An answer that does not parse as its type is a protocol
+//! error, not a guess.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::targets::TargetKind;
+
+/// The protocol version both sides speak: the `harness` field of the ready
+/// line (the Python side's `protocol.PROTOCOL`).
+pub const PROTOCOL: u64 = 2;
+
+/// A request's id, echoed by its answer: a number or a string, as the caller
+/// likes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    Number(u64),
+    Text(String),
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One request line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Explore(ExploreRequest),
+    FindApp(FindAppRequest),
+    /// The harness exits 0 without answering.
+    Shutdown,
+}
+
+impl Request {
+    /// The id its answer must carry (none: no answer comes).
+    pub fn id(&self) -> Option<&RequestId> {
+        match self {
+            Request::Explore(r) => Some(&r.id),
+            Request::FindApp(r) => Some(&r.id),
+            Request::Shutdown => None,
+        }
+    }
+}
+
+/// Search one target for tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExploreRequest {
+    pub id: RequestId,
+    pub target: TargetRef,
+    /// Wall-clock cap of the search, seconds (a safety cap only).
+    pub budget_s: f64,
+    /// Calls the search may make: what makes a fixed seed give the same tests.
+    pub max_calls: u32,
+    /// Per call, seconds.
+    pub call_timeout_s: f64,
+    pub seed: u64,
+    /// Run targets that delete files, spawn processes or use the network.
+    pub allow_unsafe: bool,
+    /// For `kind: route`: the application, as `find_app` answered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppRef>,
+}
+
+/// The target of an `explore` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetRef {
+    /// Absolute path of the target's file.
+    pub file: PathBuf,
+    /// Dotted import name of its module.
+    pub module: String,
+    /// `func`, or `Cls.meth` for a method.
+    pub qualname: String,
+    pub kind: TargetKind,
+    /// First decorator (or `def`) line, 1-based.
+    pub line: u32,
+    /// Last line.
+    pub end_line: u32,
+}
+
+/// Find the application object of a web project.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindAppRequest {
+    pub id: RequestId,
+    pub framework: AppFramework,
+    /// Candidate modules (those importing the framework's application class);
+    /// empty for Django.
+    pub modules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppFramework {
+    Flask,
+    Fastapi,
+    Django,
+}
+
+/// How to get the application: `import` then evaluate `expr` (Flask,
+/// FastAPI), or the settings module (Django).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "framework", rename_all = "lowercase")]
+pub enum AppRef {
+    Flask {
+        #[serde(rename = "import")]
+        import_line: String,
+        expr: String,
+    },
+    Fastapi {
+        #[serde(rename = "import")]
+        import_line: String,
+        expr: String,
+    },
+    Django {
+        settings: String,
+    },
+}
+
+/// The first line the harness writes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ready {
+    pub ready: bool,
+    /// The interpreter's version, e.g. `3.11.7`.
+    #[serde(default)]
+    pub python: String,
+    /// The protocol version (0 when the harness does not say).
+    #[serde(default)]
+    pub harness: u64,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    /// With a reason a user can act on.
+    Skipped,
+    /// A harness bug: the reason holds the traceback's last line.
+    Error,
+}
+
+/// Every answer carries the id of its request (`null` when the request line
+/// was not even JSON).
+pub trait Answer {
+    fn id(&self) -> Option<&RequestId>;
+}
+
+/// The answer to `explore`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExploreAnswer {
+    pub id: Option<RequestId>,
+    pub status: Status,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// Calls the search made.
+    #[serde(default)]
+    pub calls: u64,
+    /// Absent on skips and errors.
+    #[serde(default)]
+    pub lines: Option<LineCoverage>,
+    #[serde(default)]
+    pub tests: Vec<ExploredTest>,
+}
+
+/// The target's statement lines and those the kept tests reach.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LineCoverage {
+    pub total: Vec<u32>,
+    pub reached: Vec<u32>,
+}
+
+/// A test the harness kept, as pytest source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploredTest {
+    /// Unique within the answer, starts with `test_`.
+    pub name: String,
+    /// A complete top-level `def` (4-space indent, trailing newline).
+    pub source: String,
+    /// Whole import lines the source needs.
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// The pytest fixtures it takes (`client`, `db`).
+    #[serde(default)]
+    pub fixtures: Vec<String>,
+    /// The lines of `lines.total` this test reached first.
+    #[serde(default)]
+    pub new_lines: Vec<u32>,
+}
+
+/// The answer to `find_app`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FindAppAnswer {
+    pub id: Option<RequestId>,
+    pub status: Status,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// With status `ok`.
+    #[serde(default)]
+    pub app: Option<AppRef>,
+    /// With status `ok`: the source of `tests/generated/conftest.py`.
+    #[serde(default)]
+    pub conftest: Option<String>,
+}
+
+impl Answer for ExploreAnswer {
+    fn id(&self) -> Option<&RequestId> {
+        self.id.as_ref()
+    }
+}
+
+impl Answer for FindAppAnswer {
+    fn id(&self) -> Option<&RequestId> {
+        self.id.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_serialize_as_the_harness_reads_them() {
+        let req = Request::Explore(ExploreRequest {
+            id: RequestId::Number(7),
+            target: TargetRef {
+                file: "/p/pricing.py".into(),
+                module: "plainlib.pricing".into(),
+                qualname: "apply_discount".into(),
+                kind: TargetKind::Function,
+                line: 26,
+                end_line: 31,
+            },
+            budget_s: 10.0,
+            max_calls: 400,
+            call_timeout_s: 2.0,
+            seed: 0,
+            allow_unsafe: false,
+            app: None,
+        });
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({"op": "explore", "id": 7,
+                   "target": {"file": "/p/pricing.py", "module": "plainlib.pricing",
+                              "qualname": "apply_discount", "kind": "function",
+                              "line": 26, "end_line": 31},
+                   "budget_s": 10.0, "max_calls": 400, "call_timeout_s": 2.0, "seed": 0,
+                   "allow_unsafe": false})
+        );
+        let find = Request::FindApp(FindAppRequest {
+            id: RequestId::Text("app".into()),
+            framework: AppFramework::Flask,
+            modules: vec!["app".into()],
+        });
+        assert_eq!(
+            serde_json::to_value(&find).unwrap(),
+            json!({"op": "find_app", "id": "app", "framework": "flask", "modules": ["app"]})
+        );
+        assert_eq!(
+            serde_json::to_value(Request::Shutdown).unwrap(),
+            json!({"op": "shutdown"})
+        );
+    }
+
+    #[test]
+    fn app_refs_round_trip_in_the_harness_shape() {
+        let flask = json!({"framework": "flask", "import": "from app import create_app",
+                           "expr": "create_app({'TESTING': True})"});
+        let app: AppRef = serde_json::from_value(flask.clone()).unwrap();
+        assert_eq!(
+            app,
+            AppRef::Flask {
+                import_line: "from app import create_app".into(),
+                expr: "create_app({'TESTING': True})".into()
+            }
+        );
+        assert_eq!(serde_json::to_value(&app).unwrap(), flask);
+        let django: AppRef =
+            serde_json::from_value(json!({"framework": "django", "settings": "mysite.settings"}))
+                .unwrap();
+        assert_eq!(
+            django,
+            AppRef::Django {
+                settings: "mysite.settings".into()
+            }
+        );
+    }
+
+    #[test]
+    fn answers_parse_with_and_without_optional_fields() {
+        let ok: ExploreAnswer = serde_json::from_value(json!({
+            "id": 7, "status": "ok", "reason": null, "elapsed_s": 0.8, "calls": 3,
+            "lines": {"total": [27, 28], "reached": [27]},
+            "tests": [{"name": "test_a", "source": "def test_a():\n    pass\n",
+                       "imports": [], "fixtures": [], "new_lines": [27]}]}))
+        .unwrap();
+        assert_eq!(ok.status, Status::Ok);
+        assert_eq!(ok.id, Some(RequestId::Number(7)));
+        assert_eq!(ok.tests[0].new_lines, vec![27]);
+        assert_eq!(ok.lines.unwrap().reached, vec![27]);
+
+        let skipped: ExploreAnswer = serde_json::from_value(json!({
+            "id": "x", "status": "skipped", "reason": "calls os.remove", "calls": 0,
+            "tests": [], "elapsed_s": 0.01}))
+        .unwrap();
+        assert_eq!(skipped.status, Status::Skipped);
+        assert!(skipped.lines.is_none());
+
+        let bad: ExploreAnswer =
+            serde_json::from_value(json!({"id": null, "status": "error", "reason": "bad request"}))
+                .unwrap();
+        assert_eq!(bad.id, None);
+        assert!(serde_json::from_value::<ExploreAnswer>(json!({"id": 1})).is_err());
+        assert!(
+            serde_json::from_value::<ExploreAnswer>(json!({"id": 1, "status": "maybe"})).is_err()
+        );
+    }
+
+    #[test]
+    fn ready_line_parses() {
+        let r: Ready =
+            serde_json::from_str(r#"{"ready": true, "python": "3.11.7", "harness": 2}"#).unwrap();
+        assert!(r.ready);
+        assert_eq!(r.harness, PROTOCOL);
+        let old: Ready = serde_json::from_str(r#"{"ready": true}"#).unwrap();
+        assert_eq!(old.harness, 0);
+    }
+}
