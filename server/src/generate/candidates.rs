@@ -29,8 +29,9 @@ pub struct Candidates {
     pub dropped: Vec<Dropped>,
     /// The source file each test file is for (its header names it).
     sources: BTreeMap<String, RelPath>,
-    /// Candidates whose reach is measured by validation, with their target.
-    unmeasured: BTreeMap<TestKey, Target>,
+    /// Candidates whose reach is measured by validation, with their
+    /// target, in proposal order (the greedy choice depends on it).
+    unmeasured: Vec<(TestKey, Target)>,
     /// Lines of each target already reached by the candidates chosen for it.
     reached: BTreeMap<String, BTreeSet<u32>>,
 }
@@ -162,7 +163,7 @@ impl Candidates {
             None => {
                 let name = module.add(&p.test);
                 self.origin.insert((file.clone(), name.clone()), target);
-                self.unmeasured.insert((file, name), p.target);
+                self.unmeasured.push(((file, name), p.target));
             }
         }
     }

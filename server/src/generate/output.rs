@@ -43,8 +43,11 @@ pub struct TestModule {
     /// (test name, source) in file order.
     pub tests: Vec<(String, String)>,
     /// The imports each test was added with (tests read from a file have
-    /// none recorded): what a test needs when it is staged alone.
+    /// none recorded): what a test needs when it is staged alone, and what
+    /// goes when it is removed.
     own_imports: BTreeMap<String, Vec<String>>,
+    /// The imports of the file as parsed (kept whatever is removed).
+    parsed_imports: BTreeSet<String>,
 }
 
 impl TestModule {
@@ -56,6 +59,7 @@ impl TestModule {
             let top_level = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
             if top_level && (line.starts_with("import ") || line.starts_with("from ")) {
                 m.imports.insert(line.trim_end().to_string());
+                m.parsed_imports.insert(line.trim_end().to_string());
                 continue;
             }
             if top_level && line.starts_with('#') && current.is_none() {
@@ -125,9 +129,14 @@ impl TestModule {
         name
     }
 
+    /// Removes a test and the imports only it needed.
     pub fn remove(&mut self, name: &str) {
         self.tests.retain(|(n, _)| n != name);
-        self.own_imports.remove(name);
+        if self.own_imports.remove(name).is_some() {
+            let mut imports = self.parsed_imports.clone();
+            imports.extend(self.own_imports.values().flatten().cloned());
+            self.imports = imports;
+        }
     }
 
     /// A module holding only the test `name` and the imports it came with
@@ -146,7 +155,7 @@ impl TestModule {
         TestModule {
             imports,
             tests,
-            own_imports: BTreeMap::new(),
+            ..TestModule::default()
         }
     }
 
@@ -317,6 +326,15 @@ mod tests {
         assert_eq!(
             merged.names().into_iter().collect::<Vec<_>>(),
             ["test_a_2", "test_b"]
+        );
+        // A removed test takes the imports only it needed; a parsed file's stay.
+        let mut m = TestModule::default();
+        m.add(&t("test_x", "assert g()", &["from pkg.other import g"]));
+        m.add(&t("test_y", "assert f()", &["from pkg.mod import f"]));
+        m.remove("test_x");
+        assert_eq!(
+            m.imports,
+            BTreeSet::from(["from pkg.mod import f".to_string()])
         );
     }
 

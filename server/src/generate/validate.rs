@@ -246,7 +246,7 @@ impl Failures {
             let Some(s) = staged.get(&staged_file) else {
                 continue;
             };
-            let msg = first_line(t.message.as_deref());
+            let msg = t.reason().unwrap_or_default();
             if test.is_empty() {
                 // The staged file did not import.
                 match &s.only {
@@ -341,14 +341,6 @@ fn staged_tests(s: &Staged, files: &BTreeMap<String, TestModule>) -> Vec<TestKey
             })
             .unwrap_or_default(),
     }
-}
-
-fn first_line(m: Option<&str>) -> String {
-    m.and_then(|m| m.lines().next())
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect()
 }
 
 /// `tests/.staging/test_x.py::test_y[param]` → (`test_x.py`, `test_y`);

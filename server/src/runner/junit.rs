@@ -33,19 +33,27 @@ pub struct TestResult {
 }
 
 impl TestResult {
-    /// The line that says what went wrong: the last `E   SomeError: ...`
-    /// of the traceback (a collection error's message is only "collection
-    /// failure"), else the message.
+    /// The line that says what went wrong: the message's first line, or,
+    /// when that is only "collection failure" (or missing), the last
+    /// `E   SomeError: ...` line of the traceback.
     pub fn reason(&self) -> Option<String> {
-        let from_traceback = self.traceback.as_deref().and_then(|tb| {
-            tb.lines()
-                .rev()
-                .map(str::trim)
-                .find_map(|l| l.strip_prefix("E ").map(str::trim))
-                .filter(|l| !l.is_empty())
-        });
-        from_traceback
-            .or_else(|| self.message.as_deref().and_then(|m| m.lines().next()))
+        let message = self
+            .message
+            .as_deref()
+            .and_then(|m| m.lines().next())
+            .filter(|m| !m.trim().is_empty() && *m != "collection failure");
+        let from_traceback = || {
+            self.traceback.as_deref().and_then(|tb| {
+                tb.lines()
+                    .rev()
+                    .map(str::trim)
+                    .find_map(|l| l.strip_prefix("E ").map(str::trim))
+                    .filter(|l| !l.is_empty())
+            })
+        };
+        message
+            .or_else(from_traceback)
+            .or(self.message.as_deref())
             .map(|l| l.chars().take(300).collect())
     }
 }

@@ -36,8 +36,22 @@ impl LspClient {
         Self::start_with_log("warn")
     }
 
+    /// Started with `cwd` as its working directory (an editor started from
+    /// anywhere).
+    pub fn start_in(cwd: &Path) -> LspClient {
+        Self::spawn("testgen=debug", Some(cwd))
+    }
+
     fn start_with_log(filter: &str) -> LspClient {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        Self::spawn(filter, None)
+    }
+
+    fn spawn(filter: &str, cwd: Option<&Path>) -> LspClient {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_testgen"));
+        if let Some(d) = cwd {
+            cmd.current_dir(d);
+        }
+        let mut child = cmd
             .arg("--stdio")
             .env("RUST_LOG", filter)
             .stdin(Stdio::piped())
