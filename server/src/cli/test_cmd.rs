@@ -170,7 +170,7 @@ fn summary(w: &mut impl Write, run: &TestRun) -> std::io::Result<()> {
             cov.percent, cov.missing, cov.statements
         )?;
     }
-    writeln!(w, " · {}", run.outcome.as_str())?;
+    writeln!(w, " · {}", run.outcome.describe())?;
     writeln!(
         w,
         "python: {} (pytest {}, pytest-cov {}, coverage {})",
