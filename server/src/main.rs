@@ -7,5 +7,12 @@ mod cli;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // Index threads with stacks large enough to parse typical files inline
+    // (deeply nested code is parsed on a bigger thread: index/stack.rs).
+    let stack = testgen::index::stack::POOL_STACK;
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(stack)
+        .start_handler(move |_| testgen::index::stack::set_thread_stack(stack))
+        .build_global();
     cli::main()
 }

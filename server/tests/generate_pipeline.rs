@@ -119,7 +119,7 @@ fn measured_reach_and_per_test_validation() {
         reason("test_wrong")
     );
 
-    generate::apply(&plan.edits).unwrap();
+    generate::apply(p.path(), &plan.edits).unwrap();
     let text =
         std::fs::read_to_string(p.path().join("tests/generated/test_plainlib_pricing.py")).unwrap();
     assert!(

@@ -6,10 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = super::runtime().context("starting the async runtime")?;
     rt.block_on(testgen::lsp::serve_stdio());
     // Whatever the runtime still runs (a pytest being killed, a watcher)
     // must not keep the process alive after `exit`.

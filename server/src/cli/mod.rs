@@ -58,28 +58,51 @@ impl Failure {
     }
 }
 
-/// Runs `job` on a fresh multi-threaded runtime; Ctrl-C cancels the token
-/// the job gets, which kills whatever process group it is running.
+/// Runs `job` on a fresh multi-threaded runtime; Ctrl-C, SIGTERM (a CI
+/// job's cancel, `kill`) and SIGHUP (a closed terminal) cancel the token
+/// the job gets, which kills whatever process group it is running and lets
+/// it clean up (staging directories, the project lock).
 fn run_cancellable<T, F, Fut>(job: F) -> anyhow::Result<T>
 where
     F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
     use anyhow::Context;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = runtime().context("starting the async runtime")?;
     let cancel = tokio_util::sync::CancellationToken::new();
     Ok(rt.block_on(async {
         let c = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(name) = termination().await {
+                tracing::warn!("{name}: stopping");
                 c.cancel();
             }
         });
         job(cancel).await
     }))
+}
+
+/// Waits for SIGINT, SIGTERM or SIGHUP; returns its name.
+async fn termination() -> Option<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    let mut hup = signal(SignalKind::hangup()).ok()?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.ok().map(|_| "interrupted"),
+        _ = term.recv() => Some("terminated (SIGTERM)"),
+        _ = hup.recv() => Some("hung up (SIGHUP)"),
+    }
+}
+
+/// The async runtime of every command: its threads have a known, large
+/// stack, so the files they parse (index/stack.rs) mostly parse inline.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    const STACK: usize = 16 << 20;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK)
+        .on_thread_start(|| testgen::index::stack::set_thread_stack(STACK))
+        .build()
 }
 
 pub fn main() -> ExitCode {

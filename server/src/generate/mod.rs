@@ -52,7 +52,7 @@ pub struct Request {
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error(transparent)]
-    Runner(#[from] RunnerError),
+    Runner(RunnerError),
     #[error("the project's own tests could not be measured: {0}")]
     NoBaseline(String),
     #[error("{0}")]
@@ -61,11 +61,22 @@ pub enum GenerateError {
     Engine(String),
     #[error("cancelled")]
     Cancelled,
+    #[error("{0}")]
+    Outside(String),
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<RunnerError> for GenerateError {
+    fn from(e: RunnerError) -> Self {
+        match e {
+            RunnerError::Cancelled => GenerateError::Cancelled,
+            other => GenerateError::Runner(other),
+        }
+    }
 }
 
 impl From<engine::EngineError> for GenerateError {
@@ -81,7 +92,7 @@ impl From<validate::ValidateError> for GenerateError {
     fn from(e: validate::ValidateError) -> Self {
         match e {
             validate::ValidateError::Cancelled => GenerateError::Cancelled,
-            validate::ValidateError::Runner(r) => GenerateError::Runner(r),
+            validate::ValidateError::Runner(r) => r.into(),
         }
     }
 }
@@ -153,6 +164,9 @@ async fn plan_in_span(
     let started = Instant::now();
     let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
     python::check(&interp.path).await?;
+    let _lock = crate::runner::lock_project(&project.root, cancel).await?;
+    let gen_dir = project.python_root.join(output::DIR);
+    artifacts::check_inside(&project.root, &gen_dir).map_err(GenerateError::Outside)?;
     let before = baseline::measure(
         project,
         index,
@@ -181,7 +195,6 @@ async fn plan_in_span(
         .await?;
     skipped.extend(proposals.skipped);
 
-    let gen_dir = project.python_root.join(output::DIR);
     let mut found = candidates::assemble(&gen_dir, proposals.tests);
     skipped.append(&mut found.skipped);
     let mut dropped = std::mem::take(&mut found.dropped);
@@ -251,8 +264,12 @@ fn suite_request(req: &Request, python: &std::path::Path) -> RunRequest {
     }
 }
 
-/// Writes the plan's files (each atomically) to disk.
-pub fn apply(edits: &[FileEdit]) -> Result<(), GenerateError> {
+/// Writes the plan's files (each atomically) to disk, never through a
+/// symbolic link that leaves the project at `root`.
+pub fn apply(root: &std::path::Path, edits: &[FileEdit]) -> Result<(), GenerateError> {
+    for e in edits {
+        artifacts::check_inside(root, &e.path).map_err(GenerateError::Outside)?;
+    }
     for e in edits {
         let err = |source| GenerateError::Write {
             path: e.path.clone(),
@@ -274,11 +291,12 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, GenerateError> {
     let started = Instant::now();
+    let _lock = crate::runner::lock_project(&project.root, cancel).await?;
     // One index for both measurements: the files written in between are
     // tests, which the coverage figures leave out anyway.
     let index = Index::build(project);
     let plan = plan(project, &index, req, engine, cancel).await?;
-    apply(&plan.edits)?;
+    apply(&project.root, &plan.edits)?;
     let mut report = plan.report;
     report.coverage_after = if plan.edits.is_empty() {
         Some(report.coverage_before.clone())

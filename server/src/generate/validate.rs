@@ -87,11 +87,19 @@ pub async fn validate(
         return Ok(v);
     }
     let tests_dir = project.python_root.join("tests");
+    crate::workspace::artifacts::check_inside(&project.root, &tests_dir).map_err(|e| {
+        ValidateError::Runner(RunnerError::Io {
+            context: "staging generated tests".into(),
+            source: std::io::Error::other(e),
+        })
+    })?;
     std::fs::create_dir_all(&tests_dir).map_err(io(format!("creating {}", tests_dir.display())))?;
+    remove_stale_staging(&tests_dir);
     // A dot directory: pytest's default norecursedirs keeps it out of the
-    // user's own runs should testgen be killed before it is removed.
+    // user's own runs should testgen be killed before it is removed (and
+    // the next run removes it). The pid tells this process's own apart.
     let staging = tempfile::Builder::new()
-        .prefix(".testgen-staging-")
+        .prefix(&format!("{STAGING}{}-", std::process::id()))
         .tempdir_in(&tests_dir)
         .map_err(io("creating the staging directory".into()))?;
     write(
@@ -150,6 +158,22 @@ pub async fn validate(
         }
     }
     Ok(v)
+}
+
+const STAGING: &str = ".testgen-staging-";
+
+/// Staging directories of earlier runs that did not end normally (SIGKILL,
+/// power loss). The caller holds the project lock, so no other process is
+/// validating: every staging directory not of this process is stale.
+fn remove_stale_staging(tests_dir: &Path) {
+    let mine = format!("{STAGING}{}-", std::process::id());
+    for e in std::fs::read_dir(tests_dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(STAGING) && !name.starts_with(&mine) {
+            tracing::info!("removing a stale staging directory {name}");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Writes this round's staged files (whole files, or one file per test of

@@ -6,6 +6,7 @@ mod extract;
 pub mod framework;
 mod lines;
 pub mod model;
+pub mod stack;
 mod store;
 pub mod web;
 

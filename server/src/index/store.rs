@@ -14,6 +14,29 @@ use crate::workspace::Project;
 /// Indexes one file's bytes. Never fails: syntax errors become `parse_errors`,
 /// non-UTF-8 bytes are decoded lossily (`lossy = true`).
 pub fn index_source(path: &RelPath, bytes: &[u8]) -> FileIndex {
+    super::stack::with_stack_for(bytes.len(), || index_bytes(path, bytes))
+        .unwrap_or_else(|| unparsed(path, bytes.len()))
+}
+
+/// A file that cannot be parsed safely (too large): one parse error.
+fn unparsed(path: &RelPath, len: usize) -> FileIndex {
+    tracing::warn!(%path, len, "not parsed: too large");
+    FileIndex {
+        parse_errors: vec![ParseErrorInfo {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "not indexed: {:.1} MB of source (the limit is {} MB)",
+                len as f64 / (1 << 20) as f64,
+                super::stack::MAX_PARSE_BYTES >> 20
+            ),
+        }],
+        ..FileIndex::default()
+    }
+}
+
+fn index_bytes(path: &RelPath, bytes: &[u8]) -> FileIndex {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => index_text(path, text),

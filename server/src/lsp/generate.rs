@@ -116,7 +116,7 @@ pub async fn generate(
             Err(e) => return Err(format!("testgen: workspace/applyEdit failed: {e}")),
         }
     } else {
-        generate::apply(&plan.edits).map_err(|e| e.to_string())?;
+        generate::apply(loc.ws.root(), &plan.edits).map_err(|e| e.to_string())?;
         // On disk already: measure so the editor shows the new coverage.
         let (session, runs, ws) = (session.clone(), runs.clone(), loc.ws.clone());
         tokio::spawn(async move {

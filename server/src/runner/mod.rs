@@ -57,6 +57,31 @@ pub enum RunnerError {
     },
     #[error("setting up {}: {detail}", venv.display())]
     Setup { venv: PathBuf, detail: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Takes the project's lock for a run (docs/architecture.md: one testgen
+/// run per project), waiting while another process holds it.
+pub async fn lock_project(
+    root: &Path,
+    cancel: &CancellationToken,
+) -> Result<crate::workspace::lock::ProjectLock, RunnerError> {
+    use crate::workspace::lock::{self, LockError};
+    lock::acquire(root, cancel, |who| {
+        tracing::warn!(
+            "another testgen run ({who}) is using {}; waiting for it to end",
+            root.display()
+        )
+    })
+    .await
+    .map_err(|e| match e {
+        LockError::Cancelled => RunnerError::Cancelled,
+        LockError::Io { path, source } => RunnerError::Io {
+            context: format!("locking {}", path.display()),
+            source,
+        },
+    })
 }
 
 impl RunnerError {
@@ -172,6 +197,7 @@ async fn run_tests_in_span(
 ) -> Result<TestRun, RunnerError> {
     let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
     let toolchain = python::check(&interp.path).await?;
+    let _lock = lock_project(&project.root, cancel).await?;
     let dir = artifacts::ensure_dir(&project.root)
         .map_err(RunnerError::io(format!("creating {}", artifacts::DIR)))?;
 

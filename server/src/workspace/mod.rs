@@ -8,6 +8,7 @@
 //! - [`TestsInfo`]: the reference's manual_test_result.json.
 
 pub mod artifacts;
+pub mod lock;
 mod python_root;
 pub(crate) mod skip;
 #[cfg(test)]
