@@ -125,6 +125,11 @@ impl TestContexts {
         *self = b.finish();
     }
 
+    /// Whether any test's recorded lines are in `file`.
+    pub fn knows_file(&self, file: &RelPath) -> bool {
+        self.files.get(file).is_some_and(|m| !m.is_empty())
+    }
+
     /// Each test's executed lines, per file.
     pub fn lines_by_test(&self) -> BTreeMap<&str, BTreeMap<&RelPath, BTreeSet<u32>>> {
         let mut out: BTreeMap<&str, BTreeMap<&RelPath, BTreeSet<u32>>> = BTreeMap::new();

@@ -206,7 +206,7 @@ async fn run_tests_in_span(
         .unwrap_or_default();
     let known = TestContexts::load(&dir.join("contexts.json"));
     let (scope, selection_args, note) =
-        match selection::plan(&req.selection, known.as_ref(), &prefix) {
+        match selection::plan(&req.selection, known.as_ref(), &prefix, &last_failing(&dir)) {
             selection::Plan::Full { note } => (Scope::Full, Vec::new(), note),
             selection::Plan::Partial { args } => (Scope::Partial, args, None),
             selection::Plan::Nothing { note } => {
@@ -421,6 +421,15 @@ fn save_results(art: &Artifacts, scope: Scope, tests: &[TestResult]) {
         }
         Err(e) => tracing::warn!("{e}"),
     }
+}
+
+/// Node ids that failed or errored in their latest run.
+fn last_failing(dir: &Path) -> Vec<String> {
+    load_results(&dir.join("test-results.json"))
+        .into_iter()
+        .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
+        .map(|t| t.nodeid)
+        .collect()
 }
 
 /// The latest known result of every test (`.testgen/test-results.json`).

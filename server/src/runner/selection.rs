@@ -86,7 +86,16 @@ pub enum Plan {
 /// Resolves a selection against the recorded contexts. `python_prefix` is
 /// the Python root relative to the workspace root ("" when they are equal):
 /// node ids and pytest arguments are relative to the Python root.
-pub fn plan(selection: &Selection, contexts: Option<&TestContexts>, python_prefix: &str) -> Plan {
+/// `failing`: node ids that failed or errored last time; an affected run
+/// always re-runs them (as pytest-testmon does), so a failure clears as soon
+/// as it is fixed even when its coverage was never recorded (a collection
+/// error records none).
+pub fn plan(
+    selection: &Selection,
+    contexts: Option<&TestContexts>,
+    python_prefix: &str,
+    failing: &[String],
+) -> Plan {
     match selection {
         Selection::All => Plan::Full { note: None },
         Selection::Only(ids) if ids.is_empty() => Plan::Full { note: None },
@@ -99,7 +108,22 @@ pub fn plan(selection: &Selection, contexts: Option<&TestContexts>, python_prefi
             };
             let mut args: BTreeSet<String> = BTreeSet::new();
             for c in changes {
-                args.extend(ctx.tests_touching(&c.file, c.lines.clone()));
+                let touching = ctx.tests_touching(&c.file, c.lines.clone());
+                // A source file no test has ever executed (new, renamed, or
+                // only imported by tests that no longer collect): which tests
+                // depend on it is unknown, so everything runs.
+                if touching.is_empty()
+                    && !workspace::is_test_file(&c.file)
+                    && !ctx.knows_file(&c.file)
+                {
+                    return Plan::Full {
+                        note: Some(format!(
+                            "no recorded test executes {}: running the whole suite",
+                            c.file
+                        )),
+                    };
+                }
+                args.extend(touching);
                 // An edited test file runs whole: it may hold new tests that
                 // no context knows yet.
                 if workspace::is_test_file(&c.file) && c.file.file_name() != "conftest.py" {
@@ -109,6 +133,10 @@ pub fn plan(selection: &Selection, contexts: Option<&TestContexts>, python_prefi
                     }
                 }
             }
+            args.extend(failing.iter().cloned());
+            // A failing file's whole-file entry covers its node ids.
+            let files: Vec<String> = args.iter().filter(|a| !a.contains("::")).cloned().collect();
+            args.retain(|a| !files.iter().any(|f| a.starts_with(&format!("{f}::"))));
             if args.is_empty() {
                 Plan::Nothing {
                     note: "no recorded test executes the changed lines".into(),
@@ -156,8 +184,50 @@ mod tests {
             file: RelPath::new("a.py"),
             lines: None,
         }]);
-        match plan(&sel, None, "") {
+        match plan(&sel, None, "", &[]) {
             Plan::Full { note: Some(n) } => assert!(n.contains("whole suite")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn contexts() -> TestContexts {
+        let j = serde_json::json!({"files": {"pkg/a.py": {"contexts": {
+            "3": ["tests/test_a.py::test_one|run"]
+        }}}});
+        TestContexts::from_coverage_json(&j, Path::new("/p"), Path::new("/p")).0
+    }
+
+    fn change(file: &str) -> Selection {
+        Selection::Affected(vec![Change {
+            file: RelPath::new(file),
+            lines: None,
+        }])
+    }
+
+    #[test]
+    fn last_failures_always_rerun() {
+        let ctx = contexts();
+        let failing = vec!["tests/test_b.py::test_two".to_string()];
+        match plan(&change("pkg/a.py"), Some(&ctx), "", &failing) {
+            Plan::Partial { args } => assert_eq!(
+                args,
+                ["tests/test_a.py::test_one", "tests/test_b.py::test_two"]
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A collection error (the file as node id) runs the whole file.
+        let failing = vec!["tests/test_a.py".to_string()];
+        match plan(&change("pkg/a.py"), Some(&ctx), "", &failing) {
+            Plan::Partial { args } => assert_eq!(args, ["tests/test_a.py"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_source_file_no_test_ever_ran_runs_everything() {
+        let ctx = contexts();
+        match plan(&change("pkg/renamed.py"), Some(&ctx), "", &[]) {
+            Plan::Full { note: Some(n) } => assert!(n.contains("pkg/renamed.py"), "{n}"),
             other => panic!("{other:?}"),
         }
     }
