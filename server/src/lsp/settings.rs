@@ -69,11 +69,12 @@ pub struct Layer {
 impl Layer {
     /// A layer from JSON; wrong types are reported, not silently dropped.
     pub fn from_json(v: &serde_json::Value) -> Result<Layer, String> {
-        if v.is_null() {
-            return Ok(Layer::default());
-        }
         // Clients send either the section itself or {"testgen": {...}}.
         let v = v.get("testgen").unwrap_or(v);
+        // Null, or Lua's empty table `{}` (a JSON array) from Neovim.
+        if v.is_null() || v.as_array().is_some_and(|a| a.is_empty()) {
+            return Ok(Layer::default());
+        }
         serde_json::from_value(v.clone()).map_err(|e| format!("invalid testgen settings: {e}"))
     }
 
@@ -199,6 +200,13 @@ mod tests {
         assert_eq!(s.partial_threshold, 60.0);
         assert_eq!(s.uncovered_severity, DiagnosticSeverity::WARNING);
         assert_eq!(s.test_timeout_s, 600);
+    }
+
+    #[test]
+    fn an_empty_lua_table_is_no_settings() {
+        // Neovim encodes `settings = { testgen = {} }` as `{"testgen": []}`.
+        assert!(Layer::from_json(&json!([])).is_ok());
+        assert!(Layer::from_json(&json!({"testgen": []})).is_ok());
     }
 
     #[test]
