@@ -39,6 +39,7 @@ const STEPS: &[&str] = &[
     "generate",
     "generated-on-disk",
     "generated-tests-cover",
+    "generate-into-open-buffer",
     "break-function",
     "fix-command",
     "fix-back",

@@ -109,23 +109,6 @@ pub async fn generate(
             runs::run(&session, &runs, &ws, Selection::All, "after generating").await;
         });
     }
-    let files: Vec<&str> = plan.report.files.iter().map(|f| f.path.as_str()).collect();
-    let unsaved = if delivered.in_editor.is_empty() {
-        String::new()
-    } else {
-        " (changed in open buffers: save them to run the tests)".to_string()
-    };
-    session
-        .client
-        .show_message(
-            MessageType::INFO,
-            format!(
-                "testgen: {} tests for {what} in {}{unsaved}",
-                plan.report.tests_written,
-                files.join(", ")
-            ),
-        )
-        .await;
     let rel = |paths: &[std::path::PathBuf]| -> Vec<String> {
         paths
             .iter()
@@ -137,9 +120,33 @@ pub async fn generate(
             })
             .collect()
     };
+    let files: Vec<&str> = plan.report.files.iter().map(|f| f.path.as_str()).collect();
+    let unsaved = if delivered.unsaved.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (not saved yet in the editor: {}; the tests run when you save)",
+            rel(&delivered.unsaved).join(", ")
+        )
+    };
+    let count = match plan.report.tests_written {
+        1 => "1 test".to_string(),
+        n => format!("{n} tests"),
+    };
+    session
+        .client
+        .show_message(
+            MessageType::INFO,
+            format!(
+                "testgen: {count} for {what} in {}{unsaved}",
+                files.join(", ")
+            ),
+        )
+        .await;
     answer["applied"] = json!(delivered.applied());
     answer["written"] = json!(rel(&delivered.written));
     answer["in_editor"] = json!(rel(&delivered.in_editor));
+    answer["unsaved"] = json!(rel(&delivered.unsaved));
     Ok(answer)
 }
 
@@ -150,6 +157,10 @@ struct Delivered {
     written: Vec<std::path::PathBuf>,
     /// Edited in the editor's open buffers through workspace/applyEdit.
     in_editor: Vec<std::path::PathBuf>,
+    /// Of those, the ones whose file did not have the new text once the
+    /// editor answered (a client that saves what it was sent, as the
+    /// Neovim plugin does, leaves none).
+    unsaved: Vec<std::path::PathBuf>,
 }
 
 impl Delivered {
@@ -202,6 +213,11 @@ async fn deliver(session: &Session, edits: &[FileEdit]) -> Result<Delivered, Str
             Err(e) => return Err(format!("testgen: workspace/applyEdit failed: {e}")),
         }
         out.in_editor = open.iter().map(|e| e.path.clone()).collect();
+        out.unsaved = open
+            .iter()
+            .filter(|e| std::fs::read_to_string(&e.path).ok().as_deref() != Some(&e.new_text))
+            .map(|e| e.path.clone())
+            .collect();
     }
     for e in closed {
         generate::apply(std::slice::from_ref(e)).map_err(|e| format!("testgen: {e}"))?;

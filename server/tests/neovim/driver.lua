@@ -391,6 +391,38 @@ local function run()
     return ok, { functions = state, runs_since_generate = runs }
   end)
 
+  step("generate-into-open-buffer", function()
+    -- A test file that is open gets the new tests in its buffer, and the
+    -- plugin saves it (it had no unsaved changes).
+    local text_mod = root .. "/plainlib/text.py"
+    local text_tests = root .. "/tests/generated/test_plainlib_text.py"
+    vim.cmd("edit " .. vim.fn.fnameescape(text_mod))
+    local first = command("TestgenGenerate truncate", "generateTests", T * 2)
+    vim.cmd("split " .. vim.fn.fnameescape(text_tests))
+    local tbuf = vim.api.nvim_get_current_buf()
+    vim.cmd("wincmd p")
+    local second = command("TestgenGenerate word_counts", "generateTests", T * 2)
+    local r = second and second.result or {}
+    local buffer = table.concat(vim.api.nvim_buf_get_lines(tbuf, 0, -1, false), "\n") .. "\n"
+    local disk = read(text_tests)
+    local ok = type(r) == "table"
+      and vim.deep_equal(r.in_editor, { "tests/generated/test_plainlib_text.py" })
+      and vim.tbl_isempty(r.unsaved or { "?" })
+      and not vim.bo[tbuf].modified
+      and disk == buffer
+      and buffer:find("word_counts(", 1, true) ~= nil
+      and buffer:find("truncate(", 1, true) ~= nil
+    vim.cmd("close") -- the split
+    focus(mod_buf)
+    return ok or false,
+      {
+        first = first and { result = first.result and first.result.written, error = first.error },
+        second = second and { in_editor = r.in_editor, unsaved = r.unsaved, applied = r.applied, error = second.error },
+        modified = vim.bo[tbuf].modified,
+        disk_equals_buffer = disk == buffer,
+      }
+  end)
+
   -- The test file in a split, as a person looks at it.
   vim.cmd("split " .. vim.fn.fnameescape(test_file))
   test_buf = vim.api.nvim_get_current_buf()
