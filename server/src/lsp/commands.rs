@@ -34,14 +34,64 @@ pub struct RunArgs {
     pub nodeids: Vec<String>,
 }
 
-/// Parses the first argument of a command; a missing one is "{}".
+/// Parses the first argument of a command. No argument, `null`, `[]` and
+/// `{}` all mean "no arguments": Lua's empty table `{}` (Neovim's
+/// `arguments = { {} }`) is encoded as a JSON array, and commands whose
+/// arguments are all optional must accept it.
 pub fn args<T: for<'de> Deserialize<'de>>(
     command: &str,
     arguments: &[serde_json::Value],
 ) -> Result<T, String> {
-    let v = arguments
-        .first()
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({}));
+    let v = match arguments.first() {
+        None | Some(serde_json::Value::Null) => serde_json::json!({}),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => serde_json::json!({}),
+        Some(v @ serde_json::Value::Object(_)) => v.clone(),
+        Some(other) => {
+            return Err(format!(
+                "{command}: invalid arguments: the first argument must be an object, not {}",
+                kind(other)
+            ))
+        }
+    };
     serde_json::from_value(v).map_err(|e| format!("{command}: invalid arguments: {e}"))
+}
+
+/// A JSON value's kind, as a user reads it in a message.
+fn kind(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(_) => "a list".into(),
+        serde_json::Value::String(s) => format!("the string {s:?}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn empty_arguments_in_every_spelling_mean_none() {
+        for arguments in [vec![], vec![json!(null)], vec![json!([])], vec![json!({})]] {
+            let a: RunArgs = args(RUN, &arguments).unwrap_or_else(|e| panic!("{arguments:?}: {e}"));
+            assert!(a.uri.is_none() && a.nodeids.is_empty(), "{arguments:?}");
+        }
+        let a: RunArgs = args(RUN, &[json!({"nodeids": ["t.py::x"]})]).unwrap();
+        assert_eq!(a.nodeids, ["t.py::x"]);
+    }
+
+    #[test]
+    fn bad_arguments_are_explained_without_rust_names() {
+        let e = args::<RunArgs>(RUN, &[json!([1, 2])]).unwrap_err();
+        assert_eq!(
+            e,
+            "testgen.runTests: invalid arguments: the first argument must be an object, not a list"
+        );
+        let e = args::<GenerateArgs>(GENERATE, &[json!([])]).unwrap_err();
+        assert!(e.contains("missing field `uri`"), "{e}");
+        let e = args::<GenerateArgs>(GENERATE, &[json!("file:///x.py")]).unwrap_err();
+        assert!(e.contains("not the string"), "{e}");
+        let e = args::<RunArgs>(RUN, &[json!({"nodeids": "t.py::x"})]).unwrap_err();
+        assert!(!e.contains("RunArgs") && !e.contains("struct"), "{e}");
+    }
 }

@@ -1,9 +1,9 @@
 //! `testgen.generateTests` in the editor: the same entry point as `testgen
 //! generate` (`generate::plan`), with the coverage the editor already has as
-//! baseline. The validated files reach the editor as one
-//! `workspace/applyEdit` (create file + whole-text edit) when the client
-//! supports it, else they are written to disk and the suite re-runs. A file
-//! with unsaved changes in the editor is never overwritten.
+//! baseline. Files the editor has open are edited in its buffers through one
+//! `workspace/applyEdit` (when the client supports it); every other file is
+//! written to disk, and then the suite re-runs (see `deliver` for why). A
+//! file with unsaved changes in the editor is never overwritten.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{
-    CreateFile, CreateFileOptions, DocumentChangeOperation, DocumentChanges, MessageType, OneOf,
-    OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp, TextDocumentEdit,
-    TextEdit, Uri, WorkspaceEdit,
+    DocumentChangeOperation, DocumentChanges, MessageType, OneOf,
+    OptionalVersionedTextDocumentIdentifier, Position, Range, TextDocumentEdit, TextEdit, Uri,
+    WorkspaceEdit,
 };
 
 use crate::generate::{self, output::FileEdit, AnyEngine, BaselineSource, Filter, Limits};
@@ -103,10 +103,114 @@ pub async fn generate(
         return Ok(answer);
     }
     refuse_unsaved(session, &plan.edits)?;
-    let applied = if session.caps().apply_edit {
-        let edit = workspace_edit(session, &plan.edits, session.encoding());
+    let delivered = deliver(session, loc.ws.root(), &plan.edits).await?;
+    if !delivered.written.is_empty() {
+        // On disk now, and no save will come from the editor: measure so it
+        // shows the new coverage.
+        let (session, runs, ws) = (session.clone(), runs.clone(), loc.ws.clone());
+        tokio::spawn(async move {
+            runs::run(&session, &runs, &ws, Selection::All, "after generating").await;
+        });
+    }
+    let rel = |paths: &[std::path::PathBuf]| -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| {
+                p.strip_prefix(loc.ws.root())
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    };
+    let files: Vec<&str> = plan.report.files.iter().map(|f| f.path.as_str()).collect();
+    let unsaved = if delivered.unsaved.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (not saved yet in the editor: {}; the tests run when you save)",
+            rel(&delivered.unsaved).join(", ")
+        )
+    };
+    let count = match plan.report.tests_written {
+        1 => "1 test".to_string(),
+        n => format!("{n} tests"),
+    };
+    session
+        .client
+        .show_message(
+            MessageType::INFO,
+            format!(
+                "testgen: {count} for {what} in {}{unsaved}",
+                files.join(", ")
+            ),
+        )
+        .await;
+    answer["applied"] = json!(delivered.applied());
+    answer["written"] = json!(rel(&delivered.written));
+    answer["in_editor"] = json!(rel(&delivered.in_editor));
+    answer["unsaved"] = json!(rel(&delivered.unsaved));
+    Ok(answer)
+}
+
+/// Where the generated files went.
+#[derive(Debug, Default)]
+struct Delivered {
+    /// Written to disk by the server.
+    written: Vec<std::path::PathBuf>,
+    /// Edited in the editor's open buffers through workspace/applyEdit.
+    in_editor: Vec<std::path::PathBuf>,
+    /// Of those, the ones whose file did not have the new text once the
+    /// editor answered (a client that saves what it was sent, as the
+    /// Neovim plugin does, leaves none).
+    unsaved: Vec<std::path::PathBuf>,
+}
+
+impl Delivered {
+    /// `editor` as soon as one file waits in an editor buffer (the user has
+    /// something to save), else `disk`.
+    fn applied(&self) -> &'static str {
+        if self.in_editor.is_empty() {
+            "disk"
+        } else {
+            "editor"
+        }
+    }
+}
+
+/// Writes the files the editor does not have open and edits the open ones
+/// through `workspace/applyEdit`.
+///
+/// Why not send every file through the editor: editors apply a workspace
+/// edit to buffers and leave them unsaved. Neovim 0.11 loads each file of
+/// the edit into a buffer and writes nothing (it even skips a `CreateFile`
+/// marked `ignoreIfExists` when the file is missing, so `:wall` then fails
+/// with E212 for want of the directory); VS Code opens every changed file
+/// as a dirty editor and does not save a one-file edit even when it is
+/// marked as a refactoring (microsoft/vscode#66673, #246720). A generated
+/// test left in a buffer the user never looked at is not seen by pytest and
+/// is lost when the editor closes. Writing under an open buffer instead
+/// would leave it stale (Neovim and Helix do not reload by themselves) or
+/// turn the next save into a conflict. So the server writes, atomically and
+/// like `testgen generate`, every file no editor buffer holds (new test
+/// files in particular: no `CreateFile` is ever sent), and only the open
+/// documents, which `refuse_unsaved` proved equal to the disk, get a
+/// versioned edit. The editor's buffer stays the truth for those; the user
+/// saves them (the Neovim plugin saves the buffers it was sent itself).
+async fn deliver(
+    session: &Session,
+    root: &std::path::Path,
+    edits: &[FileEdit],
+) -> Result<Delivered, String> {
+    let client_edits = session.caps().apply_edit;
+    let (open, closed): (Vec<&FileEdit>, Vec<&FileEdit>) = edits
+        .iter()
+        .partition(|e| client_edits && open_version(session, &e.path).is_some());
+    let mut out = Delivered::default();
+    if !open.is_empty() {
+        let edit = workspace_edit(session, &open, session.encoding());
         match session.client.apply_edit(edit).await {
-            Ok(r) if r.applied => "editor",
+            Ok(r) if r.applied => {}
             Ok(r) => {
                 return Err(format!(
                     "testgen: the editor did not apply the generated tests: {}",
@@ -115,29 +219,24 @@ pub async fn generate(
             }
             Err(e) => return Err(format!("testgen: workspace/applyEdit failed: {e}")),
         }
-    } else {
-        generate::apply(loc.ws.root(), &plan.edits).map_err(|e| e.to_string())?;
-        // On disk already: measure so the editor shows the new coverage.
-        let (session, runs, ws) = (session.clone(), runs.clone(), loc.ws.clone());
-        tokio::spawn(async move {
-            runs::run(&session, &runs, &ws, Selection::All, "after generating").await;
-        });
-        "disk"
-    };
-    let files: Vec<&str> = plan.report.files.iter().map(|f| f.path.as_str()).collect();
-    session
-        .client
-        .show_message(
-            MessageType::INFO,
-            format!(
-                "testgen: {} tests for {what} in {}",
-                plan.report.tests_written,
-                files.join(", ")
-            ),
-        )
-        .await;
-    answer["applied"] = json!(applied);
-    Ok(answer)
+        out.in_editor = open.iter().map(|e| e.path.clone()).collect();
+        out.unsaved = open
+            .iter()
+            .filter(|e| std::fs::read_to_string(&e.path).ok().as_deref() != Some(&e.new_text))
+            .map(|e| e.path.clone())
+            .collect();
+    }
+    for e in closed {
+        generate::apply(root, std::slice::from_ref(e)).map_err(|e| format!("testgen: {e}"))?;
+        out.written.push(e.path.clone());
+    }
+    Ok(out)
+}
+
+/// The version of the editor's buffer of `path`, when it is open.
+fn open_version(session: &Session, path: &std::path::Path) -> Option<i32> {
+    let uri = Uri::from_file_path(path)?;
+    session.docs.get(uri.as_str()).map(|d| d.version)
 }
 
 /// An open document whose buffer differs from what generation read from
@@ -159,41 +258,39 @@ fn refuse_unsaved(session: &Session, edits: &[FileEdit]) -> Result<(), String> {
     Ok(())
 }
 
-/// One edit for all files: create the new ones, replace the whole text.
-fn workspace_edit(session: &Session, edits: &[FileEdit], enc: Encoding) -> WorkspaceEdit {
-    let mut ops = Vec::new();
-    for e in edits {
-        let Some(uri) = Uri::from_file_path(&e.path) else {
-            continue;
-        };
-        if e.old_text.is_none() {
-            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(
-                CreateFile {
-                    uri: uri.clone(),
-                    options: Some(CreateFileOptions {
-                        overwrite: Some(false),
-                        ignore_if_exists: Some(true),
-                    }),
-                    annotation_id: None,
-                },
-            )));
-        }
-        let version = session.docs.get(uri.as_str()).map(|d| d.version);
-        ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
-            text_document: OptionalVersionedTextDocumentIdentifier { uri, version },
-            edits: vec![OneOf::Left(TextEdit {
-                range: Range {
-                    start: Position::new(0, 0),
-                    end: end_of(e.old_text.as_deref().unwrap_or(""), enc),
-                },
-                new_text: e.new_text.clone(),
-            })],
-        }));
-    }
+/// One edit for the open documents: replace each buffer's whole text. The
+/// version makes the editor refuse the edit if the buffer changed meanwhile.
+fn workspace_edit(session: &Session, edits: &[&FileEdit], enc: Encoding) -> WorkspaceEdit {
+    let ops = edits
+        .iter()
+        .filter_map(|e| {
+            let uri = Uri::from_file_path(&e.path)?;
+            let version = open_version(session, &e.path);
+            Some(text_edit(uri, version, e, enc))
+        })
+        .collect();
     WorkspaceEdit {
         document_changes: Some(DocumentChanges::Operations(ops)),
         ..Default::default()
     }
+}
+
+fn text_edit(
+    uri: Uri,
+    version: Option<i32>,
+    e: &FileEdit,
+    enc: Encoding,
+) -> DocumentChangeOperation {
+    DocumentChangeOperation::Edit(TextDocumentEdit {
+        text_document: OptionalVersionedTextDocumentIdentifier { uri, version },
+        edits: vec![OneOf::Left(TextEdit {
+            range: Range {
+                start: Position::new(0, 0),
+                end: end_of(e.old_text.as_deref().unwrap_or(""), enc),
+            },
+            new_text: e.new_text.clone(),
+        })],
+    })
 }
 
 /// The position just after the last character of `text`.

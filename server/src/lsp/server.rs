@@ -153,6 +153,10 @@ impl Backend {
     }
 
     async fn execute(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        // Until the folders are indexed no file is "in a workspace folder": a
+        // command sent right after startup (a plugin's first :TestgenRun)
+        // waits instead of failing.
+        self.session.wait_ready().await;
         let args = &params.arguments;
         match params.command.as_str() {
             commands::RUN => {
@@ -206,7 +210,6 @@ impl Backend {
                 let a: GenerateArgs =
                     commands::args(commands::GENERATE, args).map_err(invalid_params)?;
                 let loc = self.file_arg(&a.uri)?;
-                self.session.wait_ready().await;
                 match super::generate::generate(&self.session, &self.runs, loc, a.qualname).await {
                     Ok(v) => Ok(Some(v)),
                     Err(message) => {

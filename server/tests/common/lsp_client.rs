@@ -1,7 +1,12 @@
 //! A small LSP client that drives the real `testgen --stdio` binary the way
 //! an editor does: Content-Length framing over pipes, answers to the
-//! server's own requests, and a log of every notification received.
+//! server's own requests, a log of every notification received, and an
+//! editor's model of the open documents that applies `workspace/applyEdit`
+//! the way real editors do (`editor_model.rs`) instead of writing files.
 #![allow(dead_code)]
+
+#[path = "editor_model.rs"]
+pub mod editor_model;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -10,6 +15,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use editor_model::Editor;
 
 pub struct LspClient {
     child: Child,
@@ -20,6 +27,8 @@ pub struct LspClient {
     pub seen: Vec<Value>,
     /// What `workspace/configuration` answers (the `testgen` section).
     pub config: Value,
+    /// The documents this client has open, as an editor holds them.
+    pub editor: Editor,
 }
 
 /// Generous: on a loaded 2-core CI machine a pytest run with coverage can
@@ -84,6 +93,7 @@ impl LspClient {
             next_id: 1,
             seen: Vec::new(),
             config: json!({}),
+            editor: Editor::default(),
         }
     }
 
@@ -97,8 +107,39 @@ impl LspClient {
         self.send_raw(msg.to_string().as_bytes());
     }
 
+    /// Sends a notification; document notifications also update the model.
     pub fn notify(&mut self, method: &str, params: Value) {
+        self.editor.observe(method, &params);
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Saves an open buffer (`:w`): writes it and sends didSave.
+    pub fn save(&mut self, uri: &str) -> Result<(), String> {
+        let (method, params) = self.editor.save(uri)?;
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+        Ok(())
+    }
+
+    /// Saves every buffer with unsaved changes (`:wall`).
+    pub fn save_all(&mut self) -> Result<(), String> {
+        for uri in self.editor.unsaved() {
+            self.save(&uri)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a workspace edit to the model; the editor tells the server
+    /// about the buffers it opened and changed before it answers.
+    fn apply_edit(&mut self, params: &Value) -> Value {
+        match self.editor.apply(&params["edit"]) {
+            Ok(notes) => {
+                for (method, params) in notes {
+                    self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+                }
+                json!({"applied": true})
+            }
+            Err(reason) => json!({"applied": false, "failureReason": reason}),
+        }
     }
 
     /// Sends a request and waits for its response: Ok(result) or Err(error).
@@ -135,7 +176,7 @@ impl LspClient {
         if let (Some(method), Some(id)) = (msg.get("method"), msg.get("id")) {
             let result = match method.as_str().unwrap() {
                 "workspace/configuration" => json!([self.config]),
-                "workspace/applyEdit" => json!({"applied": true}),
+                "workspace/applyEdit" => self.apply_edit(&msg["params"]),
                 _ => Value::Null,
             };
             self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
