@@ -26,7 +26,7 @@ use serde_json::Value;
 ///   its error reaches the user once and readable.
 /// - `import-error`: an import / collection error of the suite shown as a
 ///   diagnostic.
-const PENDING: &[&str] = &["report-text", "import-error"];
+const PENDING: &[&str] = &[];
 
 /// Every step of driver.lua, in order.
 const STEPS: &[&str] = &[

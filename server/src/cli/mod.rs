@@ -37,7 +37,7 @@ enum Command {
     /// Write validated tests for the untested code under tests/generated/.
     Generate(generate_cmd::Args),
     /// Run the language server over stdio.
-    Lsp,
+    Lsp(lsp_cmd::Args),
 }
 
 /// An error that carries the exit code the CLI should end with.
@@ -113,8 +113,8 @@ pub fn main() -> ExitCode {
         Some(Command::Gaps(args)) => gaps_cmd::run(args),
         Some(Command::Test(args)) => test_cmd::run(args),
         Some(Command::Generate(args)) => generate_cmd::run(args),
-        Some(Command::Lsp) => lsp_cmd::run(),
-        None if cli.stdio => lsp_cmd::run(),
+        Some(Command::Lsp(args)) => lsp_cmd::run(args),
+        None if cli.stdio => lsp_cmd::run(lsp_cmd::Args::default_limits()),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

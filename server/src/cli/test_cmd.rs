@@ -82,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             selection,
             timeout: Duration::from_secs(timeout),
             extra_args: config.pytest_args.clone(),
+            progress: None,
         };
         runner::run_tests(&project, &req, &cancel).await
     })?;

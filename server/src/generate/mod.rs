@@ -261,6 +261,7 @@ fn suite_request(req: &Request, python: &std::path::Path) -> RunRequest {
         selection: Selection::All,
         timeout: req.suite_timeout,
         extra_args: req.pytest_args.clone(),
+        progress: None,
     }
 }
 

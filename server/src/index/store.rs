@@ -66,6 +66,14 @@ impl Index {
 
     /// Indexes every file of the project, in parallel.
     pub fn build(project: &Project) -> Index {
+        Index::build_counting(project, None)
+    }
+
+    /// `build`, counting the files done in `done` (for progress).
+    pub fn build_counting(
+        project: &Project,
+        done: Option<&std::sync::atomic::AtomicUsize>,
+    ) -> Index {
         let _span = tracing::info_span!("index_build", files = project.files.len()).entered();
         let index = Index::new(project.root.clone());
         project.files.par_iter().for_each(|abs| {
@@ -77,6 +85,9 @@ impl Index {
                 Err(err) => unreadable(&rel, &err),
             };
             index.files.insert(rel, Arc::new(file));
+            if let Some(d) = done {
+                d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         });
         index
     }

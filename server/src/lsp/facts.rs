@@ -6,16 +6,38 @@
 
 use std::sync::Arc;
 
-use crate::coverage::cobertura::FileCoverage;
+use crate::coverage::cobertura::{FileCoverage, LineHit};
 use crate::coverage::gaps;
 use crate::index::model::{FileIndex, RelPath};
 use crate::runner::{TestContexts, TestOutcome, TestResult};
 
-/// Coverage of the functions of one file.
+/// Coverage of one file: its functions and its measured lines.
 #[derive(Debug, Clone)]
 pub struct CoverageFacts {
     pub anchor: Arc<str>,
     pub functions: Vec<FunctionFact>,
+    /// Every statement line coverage.py measured (1-based, anchor).
+    pub lines: Vec<LineHit>,
+}
+
+impl CoverageFacts {
+    /// (covered, total) statements.
+    pub fn statements(&self) -> (u32, u32) {
+        let covered = self.lines.iter().filter(|l| l.hits > 0).count() as u32;
+        (covered, self.lines.len() as u32)
+    }
+
+    /// (covered, total) branches, None without branch data.
+    pub fn branches(&self) -> Option<(u32, u32)> {
+        let mut any = false;
+        let (mut c, mut t) = (0, 0);
+        for b in self.lines.iter().filter_map(|l| l.branches.as_ref()) {
+            any = true;
+            c += b.covered;
+            t += b.total;
+        }
+        any.then_some((c, t))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +119,11 @@ pub fn coverage_facts(
             }
         })
         .collect();
-    CoverageFacts { anchor, functions }
+    CoverageFacts {
+        anchor,
+        functions,
+        lines: cov.lines.clone(),
+    }
 }
 
 pub fn result_facts(anchor: Arc<str>, results: &[&TestResult]) -> ResultFacts {

@@ -53,6 +53,16 @@ impl LineMap {
         self.map.get(i).copied().flatten().map(|l| l + 1)
     }
 
+    /// The anchor line (1-based) a buffer line (1-based) came from, None
+    /// when the buffer line is new or changed.
+    pub fn anchor_of(&self, buffer_line: u32) -> Option<u32> {
+        let b = buffer_line.checked_sub(1)?;
+        self.map
+            .iter()
+            .position(|m| *m == Some(b))
+            .map(|i| i as u32 + 1)
+    }
+
     /// Whether every anchor line of `first..=last` (1-based) is unchanged.
     pub fn unchanged(&self, first: u32, last: u32) -> bool {
         (first..=last).all(|l| self.line(l).is_some())

@@ -9,12 +9,15 @@ use tower_lsp_server::ls_types::{
 use super::document::{Document, Encoding};
 use super::facts::{CoverageFacts, FunctionFact, ResultFacts, TestFact};
 use super::line_map::LineMap;
+use super::state::ImportFacts;
 use crate::config::{Config, Severity};
 
 pub const SOURCE: &str = "testgen";
 pub const UNCOVERED: &str = "uncovered-function";
 pub const PARTIAL: &str = "partially-covered";
 pub const FAILING: &str = "failing-test";
+pub const IMPORT_ERROR: &str = "import-error";
+pub const NOT_GENERATED: &str = "not-generated";
 
 /// The buffer as rendering sees it, with the maps from each anchor.
 pub struct View<'a> {
@@ -22,6 +25,9 @@ pub struct View<'a> {
     pub encoding: Encoding,
     pub coverage: Option<(&'a CoverageFacts, &'a LineMap)>,
     pub results: Option<(&'a ResultFacts, &'a LineMap)>,
+    pub imports: Option<(&'a ImportFacts, &'a LineMap)>,
+    /// Functions of this file the last generation skipped: (qualname, why).
+    pub skipped: &'a [(String, String)],
 }
 
 impl View<'_> {
@@ -73,6 +79,68 @@ fn severity(s: Severity) -> DiagnosticSeverity {
 pub fn diagnostics(view: &View, uri: &Uri, settings: &Config, test_file: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if !test_file {
+        coverage_diagnostics(view, settings, &mut out);
+        skipped_diagnostics(view, &mut out);
+    }
+    test_diagnostics(view, uri, &mut out);
+    import_diagnostics(view, &mut out);
+    out
+}
+
+/// The range of an anchor line's text (without its indentation) in the buffer.
+fn line_range(view: &View, map: &LineMap, anchor_line: u32) -> Option<Range> {
+    let line = map.line(anchor_line)? - 1;
+    let text = view.doc.line(line)?;
+    let start = text.len() - text.trim_start().len();
+    Some(Range {
+        start: Position {
+            line,
+            character: Document::column(text, start, view.encoding),
+        },
+        end: Position {
+            line,
+            character: Document::column(text, text.len(), view.encoding),
+        },
+    })
+}
+
+fn import_diagnostics(view: &View, out: &mut Vec<Diagnostic>) {
+    let Some((facts, map)) = view.imports else {
+        return;
+    };
+    for e in &facts.errors {
+        if let Some(range) = line_range(view, map, e.line) {
+            out.push(diag(
+                range,
+                DiagnosticSeverity::ERROR,
+                IMPORT_ERROR,
+                e.message.clone(),
+                String::new(),
+            ));
+        }
+    }
+}
+
+/// Why the last generation wrote nothing for a function, as a hint on it.
+fn skipped_diagnostics(view: &View, out: &mut Vec<Diagnostic>) {
+    if view.skipped.is_empty() {
+        return;
+    }
+    for (f, range, _) in view.functions() {
+        if let Some((_, why)) = view.skipped.iter().find(|(q, _)| *q == f.qualname) {
+            out.push(diag(
+                range,
+                DiagnosticSeverity::HINT,
+                NOT_GENERATED,
+                format!("not generated: {why}"),
+                f.qualname.clone(),
+            ));
+        }
+    }
+}
+
+fn coverage_diagnostics(view: &View, settings: &Config, out: &mut Vec<Diagnostic>) {
+    {
         for (f, range, map) in view.functions() {
             if f.is_uncovered() {
                 out.push(diag(
@@ -113,6 +181,9 @@ pub fn diagnostics(view: &View, uri: &Uri, settings: &Config, test_file: bool) -
             }
         }
     }
+}
+
+fn test_diagnostics(view: &View, uri: &Uri, out: &mut Vec<Diagnostic>) {
     for (t, range, map) in view.tests() {
         if !t.is_failing() {
             continue;
@@ -155,7 +226,6 @@ pub fn diagnostics(view: &View, uri: &Uri, settings: &Config, test_file: bool) -
         }
         out.push(d);
     }
-    out
 }
 
 fn diag(

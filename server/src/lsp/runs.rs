@@ -127,13 +127,19 @@ pub async fn run(
             tower_lsp_server::ls_types::NumberOrString::Number(n) => n.to_string(),
         });
     }
+    let follower = task.follow();
+    let percent = follower.value.clone();
     let req = RunRequest {
         python: settings.python.clone(),
         selection,
         timeout: Duration::from_secs(settings.test_timeout_s),
         extra_args: settings.pytest_args.clone(),
+        progress: Some(runner::Progress(Arc::new(move |p| {
+            percent.store(p, std::sync::atomic::Ordering::Relaxed)
+        }))),
     };
     let result = runner::run_tests(&ws.project, &req, &token).await;
+    drop(follower);
     if let Ok(mut c) = runs.current.lock() {
         *c = None;
     }
@@ -151,28 +157,40 @@ pub async fn run(
     task.end(summary.clone()).await;
     match run.outcome {
         RunOutcome::Cancelled => return Some(run),
-        RunOutcome::TimedOut
+        RunOutcome::Interrupted
+        | RunOutcome::TimedOut
         | RunOutcome::Crashed
         | RunOutcome::InternalError
         | RunOutcome::UsageError => {
-            let tail = run.output_tail.iter().rev().find(|l| !l.trim().is_empty());
             session
-                .show_error(format!(
-                    "testgen: {summary}{}",
-                    tail.map(|t| format!(": {t}")).unwrap_or_default()
-                ))
+                .show_error(format!("testgen: {}", problem(&run)))
                 .await;
         }
         _ => tracing::info!("{summary}"),
     }
-    let ws2 = ws.clone();
-    let report = tokio::task::spawn_blocking(move || ws2.reload()).await.ok();
-    for p in report.map(|r| r.problems).unwrap_or_default() {
-        session.show_error(p).await;
-    }
-    session.publish_all().await;
-    session.refresh_lenses().await;
+    session.reload(ws, true).await;
     Some(run)
+}
+
+/// What went wrong with a run, in words, with what pytest said: the first
+/// collection error's reason, else the last line of its output.
+fn problem(run: &TestRun) -> String {
+    let first_error = run
+        .tests
+        .iter()
+        .find(|t| t.outcome == crate::runner::TestOutcome::Error)
+        .map(|t| format!("{}: {}", t.nodeid, t.reason().unwrap_or_default()));
+    let detail = first_error.or_else(|| {
+        run.output_tail
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+    });
+    match detail {
+        Some(d) => format!("{} ({d})", run.outcome.describe()),
+        None => run.outcome.describe().to_string(),
+    }
 }
 
 fn summary(run: &TestRun) -> String {

@@ -1,7 +1,10 @@
 //! The server's state: open documents, workspace folders, settings, client
-//! capabilities. Handlers in `server.rs` translate protocol messages into
+//! capabilities. Handlers (`handlers/`) translate protocol messages into
 //! calls on the session; the session never blocks the message loop (heavy
-//! work goes to `spawn_blocking`).
+//! work goes to background tasks and `spawn_blocking`), and never waits for
+//! indexing: until a folder is indexed, what is asked about it is answered
+//! with what is known (nothing), and the indexing task publishes everything
+//! once it ends.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -48,6 +51,9 @@ pub struct Session {
     published: Mutex<HashSet<String>>,
     /// Becomes true once the workspace folders are indexed and loaded.
     ready: tokio::sync::watch::Sender<bool>,
+    /// Why the last generation of a file wrote nothing for some of its
+    /// functions: (qualname, reason), by absolute path.
+    pub skipped: DashMap<PathBuf, Vec<(String, String)>>,
 }
 
 /// A file of a workspace, from a URI.
@@ -70,7 +76,12 @@ impl Session {
             configs: RwLock::new(HashMap::new()),
             published: Mutex::new(HashSet::new()),
             ready: tokio::sync::watch::Sender::new(false),
+            skipped: DashMap::new(),
         }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
     }
 
     pub fn set_ready(&self) {
@@ -155,7 +166,8 @@ impl Session {
 
     /// The workspace and relative path of a `file://` URI inside a folder.
     pub fn locate(&self, uri: &Uri) -> Option<Located> {
-        let path = uri.to_file_path()?.into_owned();
+        // `ws/../outside.py` is outside: resolve `..` before comparing.
+        let path = normalize(&uri.to_file_path()?);
         let wss = self.workspaces();
         let find = |p: &Path| {
             wss.iter()
@@ -187,13 +199,22 @@ impl Session {
         let doc = self.buffer(uri, &loc)?;
         let cov = data.coverage.get(&loc.rel);
         let res = data.results.get(&loc.rel);
+        let imp = data.imports.get(&loc.rel);
         let cov_map = cov.map(|c| LineMap::between(&c.anchor, doc.text()));
         let res_map = res.map(|r| LineMap::between(&r.anchor, doc.text()));
+        let imp_map = imp.map(|i| LineMap::between(&i.anchor, doc.text()));
+        let skipped = self
+            .skipped
+            .get(&loc.path)
+            .map(|s| s.value().clone())
+            .unwrap_or_default();
         let view = View {
             doc: &doc,
             encoding: self.encoding(),
             coverage: cov.map(|c| c.as_ref()).zip(cov_map.as_ref()),
             results: res.map(|r| r.as_ref()).zip(res_map.as_ref()),
+            imports: imp.map(|i| i.as_ref()).zip(imp_map.as_ref()),
+            skipped: &skipped,
         };
         Some(f(&view, &loc))
     }
@@ -208,7 +229,9 @@ impl Session {
 
     /// Publishes the diagnostics of one URI (with the document's version).
     pub async fn publish(&self, uri: &Uri) {
-        self.wait_ready().await;
+        if !self.is_ready() {
+            return; // indexing publishes every file when it ends
+        }
         let diags = self.diagnostics_for(uri);
         let version = self.docs.get(uri.as_str()).map(|d| d.version);
         let had = {
@@ -248,6 +271,79 @@ impl Session {
         }
     }
 
+    /// The folder holding `uri` (a file or the folder itself).
+    pub fn workspace_of(&self, uri: &Uri) -> Option<Arc<WorkspaceState>> {
+        let path = normalize(&uri.to_file_path()?);
+        self.workspaces()
+            .into_iter()
+            .filter(|ws| {
+                path.starts_with(ws.root())
+                    || path.canonicalize().is_ok_and(|p| p.starts_with(ws.root()))
+            })
+            .max_by_key(|ws| ws.root().as_os_str().len())
+    }
+
+    /// The text of `uri` as the server sees it: the open buffer, else the file.
+    pub fn buffer_text(&self, uri: &Uri, loc: &Located) -> Option<String> {
+        self.buffer(uri, loc).map(|d| d.text().to_string())
+    }
+
+    /// The tests whose recorded contexts executed the buffer's 0-based
+    /// `line` of `uri` (None: nothing measured there).
+    pub fn tests_for_line(&self, uri: &Uri, line: u32) -> Option<Vec<String>> {
+        let loc = self.locate(uri)?;
+        let data = loc.ws.data();
+        let cov = data.coverage.get(&loc.rel)?;
+        let doc = self.buffer(uri, &loc)?;
+        let anchor = LineMap::between(&cov.anchor, doc.text()).anchor_of(line + 1)?;
+        let contexts = data.contexts.as_ref()?;
+        Some(
+            contexts
+                .tests_touching(&loc.rel, Some(anchor..=anchor))
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// Re-reads every folder's measured data and shows the result:
+    /// diagnostics, lenses, the coverage notification.
+    pub async fn reload_all(&self) {
+        for ws in self.workspaces() {
+            self.reload(&ws, false).await;
+        }
+        self.publish_all().await;
+        self.refresh_lenses().await;
+    }
+
+    /// Re-reads one folder's measured data (off the message loop); shows its
+    /// problems; when something changed (or `always`), republishes and tells
+    /// the client. Returns whether anything changed.
+    pub async fn reload(&self, ws: &Arc<WorkspaceState>, always: bool) -> bool {
+        let w = ws.clone();
+        let report = tokio::task::spawn_blocking(move || w.reload())
+            .await
+            .unwrap_or_default();
+        for p in report.problems {
+            self.show_error(p).await;
+        }
+        if report.changed {
+            self.notify_coverage(ws).await;
+        }
+        if report.changed || always {
+            self.publish_all().await;
+            self.refresh_lenses().await;
+        }
+        report.changed
+    }
+
+    /// `testgen/coverageChanged` for one folder (docs/lsp-extensions.md).
+    pub async fn notify_coverage(&self, ws: &WorkspaceState) {
+        let payload = super::coverage_view::summary(ws);
+        self.client
+            .send_notification::<CoverageChanged>(payload)
+            .await;
+    }
+
     /// A problem the user must see: a message window plus a log line.
     pub async fn show_error(&self, message: impl Into<String>) {
         let message = message.into();
@@ -283,4 +379,27 @@ impl EditorSettings {
         .filter_map(|(source, v)| Layer::from_json(source, v, root).ok())
         .collect()
     }
+}
+
+/// `a/b/../c` → `a/c`, lexically (the file need not exist).
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// testgen's own notification: a folder's coverage changed.
+pub enum CoverageChanged {}
+
+impl tower_lsp_server::ls_types::notification::Notification for CoverageChanged {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = "testgen/coverageChanged";
 }

@@ -2,21 +2,28 @@
 //! (updated from buffers on every edit), and the measured data (coverage,
 //! per-test contexts, test results) turned into per-file facts. Data is
 //! replaced as a whole (`Arc` swap), so readers never see half a reload.
+//!
+//! Coverage is the last full measurement with the last partial run laid
+//! over it (`overlay`): a run on save executes only some tests, so what it
+//! measured is added to what the full run knew, file by file, instead of
+//! waiting for the next full run to show a newly covered function.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
 
-use crate::coverage::cobertura;
+use crate::coverage::cobertura::{self, CoverageReport, FileCoverage};
 use crate::index::model::RelPath;
 use crate::index::{index_source, Index};
 use crate::runner::{self, TestContexts, TestResult};
 use crate::workspace::{self, artifacts, Project};
 
 use super::facts::{self, CoverageFacts, ResultFacts};
+use super::import_facts::{self, ImportError};
 
 pub struct WorkspaceState {
     pub project: Project,
@@ -24,22 +31,56 @@ pub struct WorkspaceState {
     data: RwLock<Arc<Data>>,
 }
 
+/// The modification times of what a reload read: unchanged files are not
+/// read again.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Stamps {
+    full: Option<(PathBuf, SystemTime)>,
+    partial: Option<SystemTime>,
+    contexts: Option<SystemTime>,
+    results: Option<SystemTime>,
+}
+
+/// Import errors of one file, anchored to its text when they were measured.
+#[derive(Debug, Clone)]
+pub struct ImportFacts {
+    pub anchor: Arc<str>,
+    pub errors: Vec<ImportError>,
+}
+
+/// Totals of the measured data, for the status bar and reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Statements and branches of every measured file, percent.
+    pub percent: Option<f64>,
+    /// Statements only, non-test files.
+    pub line_percent: Option<f64>,
+    pub statements: u32,
+    pub covered: u32,
+}
+
 #[derive(Default)]
 pub struct Data {
-    pub coverage_file: Option<(PathBuf, SystemTime)>,
-    pub results_mtime: Option<SystemTime>,
+    stamps: Stamps,
     pub coverage: HashMap<RelPath, Arc<CoverageFacts>>,
     pub results: HashMap<RelPath, Arc<ResultFacts>>,
+    pub imports: HashMap<RelPath, Arc<ImportFacts>>,
+    pub contexts: Option<Arc<TestContexts>>,
+    pub summary: Summary,
 }
 
 impl Data {
     /// Every file with something to show.
     pub fn files(&self) -> impl Iterator<Item = &RelPath> {
-        self.coverage.keys().chain(
-            self.results
-                .keys()
-                .filter(|k| !self.coverage.contains_key(*k)),
-        )
+        let mut all: Vec<&RelPath> = self
+            .coverage
+            .keys()
+            .chain(self.results.keys())
+            .chain(self.imports.keys())
+            .collect();
+        all.sort();
+        all.dedup();
+        all.into_iter()
     }
 }
 
@@ -51,10 +92,17 @@ pub struct LoadReport {
 }
 
 impl WorkspaceState {
-    /// Discovers and indexes the folder (blocking: call off the message loop).
-    pub fn open(root: &Path) -> Result<WorkspaceState, workspace::WorkspaceError> {
+    /// Discovers and indexes the folder (blocking: call off the message
+    /// loop); `progress` (files done, files in all) is kept up to date.
+    pub fn open(
+        root: &Path,
+        progress: Option<(&AtomicUsize, &AtomicUsize)>,
+    ) -> Result<WorkspaceState, workspace::WorkspaceError> {
         let project = workspace::discover(root)?;
-        let index = Index::build(&project);
+        if let Some((_, total)) = progress {
+            total.store(project.files.len(), Ordering::Relaxed);
+        }
+        let index = Index::build_counting(&project, progress.map(|(done, _)| done));
         Ok(WorkspaceState {
             project,
             index,
@@ -74,48 +122,72 @@ impl WorkspaceState {
         RelPath::from_abs(&self.project.root, path)
     }
 
-    /// Re-reads coverage and results when their files changed since the last
-    /// load (blocking). Unchanged parts keep their facts and anchors.
+    /// Re-reads coverage, contexts and results when their files changed
+    /// since the last load (blocking). Unchanged parts keep their facts.
     pub fn reload(&self) -> LoadReport {
         let _span = tracing::info_span!("reload", root = %self.root().display()).entered();
         let old = self.data();
         let mut report = LoadReport::default();
         let dir = self.root().join(artifacts::DIR);
-        let contexts = TestContexts::load(&dir.join("contexts.json"));
-
-        let cov_file = crate::coverage::fresh_report(self.root()).and_then(|p| {
-            let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
-            Some((p, m))
-        });
-        let coverage = if cov_file == old.coverage_file {
-            old.coverage.clone()
-        } else {
-            report.changed = true;
-            match &cov_file {
-                Some((path, mtime)) => self
-                    .coverage_facts(path, *mtime, contexts.as_ref())
-                    .unwrap_or_else(|e| {
-                        report.problems.push(e);
-                        HashMap::new()
-                    }),
-                None => HashMap::new(),
-            }
+        let stamps = Stamps {
+            full: crate::coverage::fresh_report(self.root())
+                .and_then(|p| Some((p.clone(), mtime(&p)?))),
+            partial: mtime(&dir.join("coverage.partial.xml")),
+            contexts: mtime(&dir.join("contexts.json")),
+            results: mtime(&dir.join("test-results.json")),
         };
-
-        let results_path = dir.join("test-results.json");
-        let results_mtime = mtime(&results_path);
-        let results = if results_mtime == old.results_mtime {
-            old.results.clone()
+        if stamps == old.stamps {
+            return report;
+        }
+        report.changed = true;
+        let coverage_changed = (&stamps.full, stamps.partial, stamps.contexts)
+            != (&old.stamps.full, old.stamps.partial, old.stamps.contexts);
+        let contexts = if stamps.contexts == old.stamps.contexts {
+            old.contexts.clone()
         } else {
-            report.changed = true;
-            let measured = results_mtime.unwrap_or(SystemTime::UNIX_EPOCH);
-            self.result_facts(&runner::load_results(&results_path), measured)
+            TestContexts::load(&dir.join("contexts.json")).map(Arc::new)
+        };
+        let (coverage, summary) = if coverage_changed {
+            match self.measured(&stamps, &dir) {
+                Ok(Some((merged, measured))) => {
+                    let summary = summarize(&merged);
+                    (
+                        self.coverage_facts(&merged, measured, contexts.as_deref()),
+                        summary,
+                    )
+                }
+                Ok(None) => (HashMap::new(), Summary::default()),
+                Err(Problem::Unfinished) => {
+                    // Read while being written: keep what was known, and
+                    // read again at the next change (its writer's close).
+                    tracing::debug!("a coverage report is still being written");
+                    return LoadReport::default();
+                }
+                Err(Problem::Broken(e)) => {
+                    report.problems.push(e);
+                    (HashMap::new(), Summary::default())
+                }
+            }
+        } else {
+            (old.coverage.clone(), old.summary.clone())
+        };
+        let (results, imports) = if stamps.results == old.stamps.results {
+            (old.results.clone(), old.imports.clone())
+        } else {
+            let measured = stamps.results.unwrap_or(SystemTime::UNIX_EPOCH);
+            let all = runner::load_results(&dir.join("test-results.json"));
+            (
+                self.result_facts(&all, measured),
+                self.import_facts(&all, measured),
+            )
         };
         let data = Data {
-            coverage_file: cov_file,
-            results_mtime,
+            stamps,
             coverage,
             results,
+            imports,
+            contexts,
+            summary,
         };
         if let Ok(mut d) = self.data.write() {
             *d = Arc::new(data);
@@ -123,14 +195,36 @@ impl WorkspaceState {
         report
     }
 
+    /// The full report with the newer partial one laid over it, and when it
+    /// was measured. None without any report.
+    fn measured(
+        &self,
+        stamps: &Stamps,
+        dir: &Path,
+    ) -> Result<Option<(CoverageReport, SystemTime)>, Problem> {
+        let Some((path, full_time)) = &stamps.full else {
+            return Ok(None);
+        };
+        let full = read(path, self.root())?;
+        match stamps.partial.filter(|p| p > full_time) {
+            Some(partial_time) => {
+                let partial = read(&dir.join("coverage.partial.xml"), self.root())?;
+                Ok(Some((
+                    overlay(full, partial, self.root(), *full_time),
+                    partial_time,
+                )))
+            }
+            None => Ok(Some((full, *full_time))),
+        }
+    }
+
     fn coverage_facts(
         &self,
-        xml: &Path,
+        report: &CoverageReport,
         measured: SystemTime,
         contexts: Option<&TestContexts>,
-    ) -> Result<HashMap<RelPath, Arc<CoverageFacts>>, String> {
-        let report = cobertura::read(xml, self.root()).map_err(|e| e.to_string())?;
-        let facts = report
+    ) -> HashMap<RelPath, Arc<CoverageFacts>> {
+        report
             .files
             .par_iter()
             .filter_map(|fc| {
@@ -148,8 +242,7 @@ impl WorkspaceState {
                 let f = facts::coverage_facts(&fc.path, anchor, &index, fc, contexts);
                 Some((fc.path.clone(), Arc::new(f)))
             })
-            .collect();
-        Ok(facts)
+            .collect()
     }
 
     fn result_facts(
@@ -166,16 +259,124 @@ impl WorkspaceState {
         by_file
             .into_iter()
             .filter_map(|(file, rs)| {
-                let abs = self.root().join(file.as_str());
-                // Edited since the run: the reported lines may have moved.
-                if mtime(&abs).is_some_and(|m| m > measured) {
-                    return None;
-                }
-                let text = std::fs::read(&abs).ok()?;
-                let anchor: Arc<str> = String::from_utf8_lossy(&text).into();
+                let anchor = self.anchor(&file, measured)?;
                 Some((file, Arc::new(facts::result_facts(anchor, &rs))))
             })
             .collect()
+    }
+
+    fn import_facts(
+        &self,
+        results: &[TestResult],
+        measured: SystemTime,
+    ) -> HashMap<RelPath, Arc<ImportFacts>> {
+        import_facts::from_results(results, self.root(), &self.project.python_root)
+            .into_iter()
+            .filter_map(|(file, errors)| {
+                let anchor = self.anchor(&file, measured)?;
+                Some((file, Arc::new(ImportFacts { anchor, errors })))
+            })
+            .collect()
+    }
+
+    /// The file's text, when it was not edited since `measured`.
+    fn anchor(&self, file: &RelPath, measured: SystemTime) -> Option<Arc<str>> {
+        let abs = self.root().join(file.as_str());
+        if mtime(&abs).is_some_and(|m| m > measured) {
+            return None;
+        }
+        let text = std::fs::read(&abs).ok()?;
+        Some(String::from_utf8_lossy(&text).into())
+    }
+}
+
+enum Problem {
+    /// Empty or cut short, and written a moment ago: its writer is not done.
+    Unfinished,
+    Broken(String),
+}
+
+fn read(path: &Path, root: &Path) -> Result<CoverageReport, Problem> {
+    cobertura::read(path, root).map_err(|e| {
+        let fresh = mtime(path)
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age < Duration::from_secs(5));
+        if fresh {
+            Problem::Unfinished
+        } else {
+            Problem::Broken(e.to_string())
+        }
+    })
+}
+
+/// A partial run's report over the full one. pytest-cov reports every file
+/// of its source, executed or not, so the partial report has a fresh
+/// statement list for every file; a line counts as covered when the partial
+/// run covered it, or the full run did and the file is unchanged since.
+fn overlay(
+    full: CoverageReport,
+    partial: CoverageReport,
+    root: &Path,
+    full_time: SystemTime,
+) -> CoverageReport {
+    let mut by_path: HashMap<RelPath, FileCoverage> = full
+        .files
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    for mut p in partial.files {
+        if let Some(old) = by_path.get(&p.path) {
+            let unchanged = mtime(&root.join(p.path.as_str())).is_some_and(|m| m <= full_time);
+            if unchanged {
+                let hits: HashMap<u32, &cobertura::LineHit> =
+                    old.lines.iter().map(|l| (l.line, l)).collect();
+                for l in &mut p.lines {
+                    if let Some(o) = hits.get(&l.line) {
+                        l.hits = l.hits.max(o.hits);
+                        if let (Some(b), Some(ob)) = (l.branches.as_mut(), o.branches.as_ref()) {
+                            b.covered = b.covered.max(ob.covered);
+                        }
+                    }
+                }
+            }
+        }
+        by_path.insert(p.path.clone(), p);
+    }
+    let mut files: Vec<FileCoverage> = by_path.into_values().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    CoverageReport {
+        files,
+        outside_root: full.outside_root,
+        has_branches: full.has_branches || partial.has_branches,
+    }
+}
+
+fn summarize(report: &CoverageReport) -> Summary {
+    let (mut stmts, mut covered, mut branches, mut covered_branches) = (0u32, 0u32, 0u32, 0u32);
+    let (mut own, mut own_covered) = (0u32, 0u32);
+    for f in &report.files {
+        let is_test = workspace::is_test_file(&f.path);
+        for l in &f.lines {
+            stmts += 1;
+            let hit = l.hits > 0;
+            covered += u32::from(hit);
+            if !is_test {
+                own += 1;
+                own_covered += u32::from(hit);
+            }
+            if let Some(b) = &l.branches {
+                branches += b.total;
+                covered_branches += b.covered;
+            }
+        }
+    }
+    let pct =
+        |a: u32, b: u32| (b > 0).then(|| (1000.0 * f64::from(a) / f64::from(b)).round() / 10.0);
+    Summary {
+        percent: pct(covered + covered_branches, stmts + branches),
+        line_percent: pct(own_covered, own),
+        statements: own,
+        covered: own_covered,
     }
 }
 

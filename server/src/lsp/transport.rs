@@ -6,6 +6,12 @@
 //! the others (-32700 parse error, -32600 invalid request) itself, merging
 //! its answers frame by frame into the server's output. A malformed header
 //! stays fatal: after it nobody knows where the next frame starts.
+//!
+//! It also enforces limits no handler could: a message larger than the
+//! limit is skipped unread and answered with an error (a 100 MB didOpen
+//! would otherwise exhaust memory), a header line is at most 8 KiB, `$/`
+//! requests (which tower-lsp-server never answers) get MethodNotFound, and
+//! it remembers whether `shutdown` came before `exit` (the exit code).
 
 use serde_json::{json, Value};
 use tokio::io::{
@@ -13,25 +19,51 @@ use tokio::io::{
 };
 use tokio::sync::mpsc;
 
-/// A frame body larger than this is refused (and the session ends): no
-/// client sends 256 MiB documents, and buffering them would exhaust memory.
-const MAX_BODY: usize = 256 << 20;
+/// Default limit of one message's body; `testgen lsp --max-message-mb`.
+pub const DEFAULT_MAX_BODY: usize = 64 << 20;
+/// A header line longer than this is not a header.
+const MAX_HEADER_LINE: usize = 8 << 10;
 
 pub enum Frame {
     Body(Vec<u8>),
+    /// A body over the limit, skipped: its length.
+    TooLarge(usize),
     /// The stream ended (cleanly or on a broken header).
     End,
 }
 
-/// Reads one `Content-Length` frame.
-pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> Frame {
+/// One header line, at most [`MAX_HEADER_LINE`] bytes; None at the end of
+/// the stream or on a line that long (then framing is lost).
+async fn header_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Option<String> {
+    let mut line = Vec::new();
+    loop {
+        let buf = r.fill_buf().await.ok()?;
+        if buf.is_empty() {
+            return None;
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        line.extend_from_slice(&buf[..take]);
+        r.consume(take);
+        if line.len() > MAX_HEADER_LINE {
+            tracing::error!("an LSP header line over {MAX_HEADER_LINE} bytes: closing the session");
+            return None;
+        }
+        if done {
+            return Some(String::from_utf8_lossy(&line).into_owned());
+        }
+    }
+}
+
+/// Reads one `Content-Length` frame; a body over `max_body` is skipped.
+pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R, max_body: usize) -> Frame {
     let mut len: Option<usize> = None;
     loop {
-        let mut line = String::new();
-        match r.read_line(&mut line).await {
-            Ok(0) | Err(_) => return Frame::End,
-            Ok(_) => {}
-        }
+        let Some(line) = header_line(r).await else {
+            return Frame::End;
+        };
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
             if len.is_some() {
@@ -45,7 +77,7 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> Frame {
         };
         if name.trim().eq_ignore_ascii_case("content-length") {
             match value.trim().parse::<usize>() {
-                Ok(n) if n <= MAX_BODY => len = Some(n),
+                Ok(n) => len = Some(n),
                 _ => {
                     tracing::error!("bad Content-Length {value:?}: closing the session");
                     return Frame::End;
@@ -53,7 +85,16 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> Frame {
             }
         }
     }
-    let mut body = vec![0; len.unwrap_or(0)];
+    let len = len.unwrap_or(0);
+    if len > max_body {
+        // Skipped without buffering: the stream goes on after it.
+        let mut rest = (&mut *r).take(len as u64);
+        return match tokio::io::copy(&mut rest, &mut tokio::io::sink()).await {
+            Ok(n) if n == len as u64 => Frame::TooLarge(len),
+            _ => Frame::End,
+        };
+    }
+    let mut body = vec![0; len];
     match r.read_exact(&mut body).await {
         Ok(_) => Frame::Body(body),
         Err(_) => Frame::End,
@@ -124,30 +165,48 @@ fn error(id: Value, code: i64, message: String) -> Value {
 /// Pumps client frames from `input` into `to_server`, answering rejected
 /// frames through `errors`. `ended` fires once the client sent `exit` or
 /// closed its side: the session is over whatever the server still does.
+/// `shutdown_seen` is set when `shutdown` was asked for (before `exit`, the
+/// process exits 0, else 1, as the LSP specification says).
 pub async fn pump_input<R, W>(
     input: R,
     mut to_server: W,
     errors: mpsc::UnboundedSender<Vec<u8>>,
     ended: tokio::sync::oneshot::Sender<()>,
+    max_body: usize,
+    shutdown_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) where
     R: tokio::io::AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut r = BufReader::new(input);
-    while let Frame::Body(body) = read_frame(&mut r).await {
-        match reject(&body) {
-            None => {
-                if write_frame(&mut to_server, &body).await.is_err() {
-                    break;
+    loop {
+        let body = match read_frame(&mut r, max_body).await {
+            Frame::Body(b) => b,
+            Frame::TooLarge(len) => {
+                for answer in too_large(len, max_body) {
+                    let _ = errors.send(answer.to_string().into_bytes());
                 }
-                if is_exit(&body) {
-                    break;
-                }
+                continue;
             }
-            Some(answer) => {
-                tracing::warn!("rejected a client message: {}", answer["error"]["message"]);
-                let _ = errors.send(answer.to_string().into_bytes());
-            }
+            Frame::End => break,
+        };
+        if let Some(answer) = reject(&body) {
+            tracing::warn!("rejected a client message: {}", answer["error"]["message"]);
+            let _ = errors.send(answer.to_string().into_bytes());
+            continue;
+        }
+        let method = method_of(&body);
+        if let Some(answer) = unanswered_request(&body, method.as_deref()) {
+            let _ = errors.send(answer.to_string().into_bytes());
+            continue;
+        }
+        if write_frame(&mut to_server, &body).await.is_err() {
+            break;
+        }
+        match method.as_deref() {
+            Some("shutdown") => shutdown_seen.store(true, std::sync::atomic::Ordering::SeqCst),
+            Some("exit") => break,
+            _ => {}
         }
     }
     let _ = ended.send(());
@@ -155,10 +214,37 @@ pub async fn pump_input<R, W>(
     let _ = to_server.shutdown().await;
 }
 
-fn is_exit(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .is_some_and(|v| v.get("method").and_then(Value::as_str) == Some("exit"))
+fn method_of(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("method").and_then(Value::as_str).map(String::from)
+}
+
+/// `$/` requests (with an id) are protocol-internal; tower-lsp-server drops
+/// them without an answer, so a client waiting for one would wait forever.
+fn unanswered_request(body: &[u8], method: Option<&str>) -> Option<Value> {
+    let m = method?;
+    if !m.starts_with("$/") {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let id = v.get("id")?.clone();
+    Some(error(id, -32601, format!("Method not found: {m}")))
+}
+
+/// The answer to a skipped oversized message: an error (its id is unknown,
+/// so null) and a message the user sees.
+fn too_large(len: usize, max: usize) -> [Value; 2] {
+    let text = format!(
+        "testgen: a message of {:.1} MB was refused: the limit is {} MB (testgen lsp --max-message-mb)",
+        len as f64 / (1 << 20) as f64,
+        max >> 20
+    );
+    tracing::warn!("{text}");
+    [
+        error(Value::Null, -32600, text.clone()),
+        json!({"jsonrpc": "2.0", "method": "window/showMessage",
+               "params": {"type": 1, "message": text}}),
+    ]
 }
 
 /// Copies the server's frames and the pump's answers to `output`, whole
@@ -174,13 +260,13 @@ pub async fn pump_output<R, W>(
     let mut r = BufReader::new(from_server);
     loop {
         tokio::select! {
-            frame = read_frame(&mut r) => match frame {
+            frame = read_frame(&mut r, usize::MAX) => match frame {
                 Frame::Body(b) => {
                     if write_frame(&mut output, &b).await.is_err() {
                         break;
                     }
                 }
-                Frame::End => break,
+                Frame::TooLarge(_) | Frame::End => break,
             },
             Some(b) = errors.recv() => {
                 if write_frame(&mut output, &b).await.is_err() {
@@ -226,8 +312,38 @@ mod tests {
         write_frame(&mut buf, b"{}").await.unwrap();
         buf.extend_from_slice(b"Content-Length: x\r\n\r\n");
         let mut r = BufReader::new(&buf[..]);
-        assert!(matches!(read_frame(&mut r).await, Frame::Body(b) if b == b"{\"a\":1}"));
-        assert!(matches!(read_frame(&mut r).await, Frame::Body(b) if b == b"{}"));
-        assert!(matches!(read_frame(&mut r).await, Frame::End));
+        assert!(matches!(read_frame(&mut r, 1000).await, Frame::Body(b) if b == b"{\"a\":1}"));
+        assert!(matches!(read_frame(&mut r, 1000).await, Frame::Body(b) if b == b"{}"));
+        assert!(matches!(read_frame(&mut r, 1000).await, Frame::End));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_skipped_and_the_next_frame_read() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &vec![b'x'; 5000]).await.unwrap();
+        write_frame(&mut buf, b"{}").await.unwrap();
+        let mut r = BufReader::new(&buf[..]);
+        assert!(matches!(
+            read_frame(&mut r, 1000).await,
+            Frame::TooLarge(5000)
+        ));
+        assert!(matches!(read_frame(&mut r, 1000).await, Frame::Body(b) if b == b"{}"));
+    }
+
+    #[tokio::test]
+    async fn a_header_line_without_end_is_not_buffered_forever() {
+        let buf = vec![b'C'; 100_000];
+        let mut r = BufReader::new(&buf[..]);
+        assert!(matches!(read_frame(&mut r, 1000).await, Frame::End));
+    }
+
+    #[test]
+    fn dollar_requests_get_method_not_found_and_notifications_pass() {
+        let req = br#"{"jsonrpc":"2.0","id":4,"method":"$/custom"}"#;
+        let a = unanswered_request(req, method_of(req).as_deref()).unwrap();
+        assert_eq!(a["error"]["code"], -32601);
+        assert_eq!(a["id"], 4);
+        let note = br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#;
+        assert!(unanswered_request(note, method_of(note).as_deref()).is_none());
     }
 }

@@ -54,7 +54,14 @@ async fn handle(session: &Arc<Session>, ws: &Arc<WorkspaceState>, batch: BTreeSe
     let mut reload = false;
     let mut changed_sources = Vec::new();
     for p in batch {
-        if is_data_file(ws.root(), &p) {
+        if p == ws.root().join("pyproject.toml")
+            || p == ws.project.python_root.join("pyproject.toml")
+        {
+            if let Err(e) = session.recompute_configs() {
+                session.show_error(format!("testgen: {e}")).await;
+            }
+            reload = true;
+        } else if is_data_file(ws.root(), &p) {
             reload = true;
         } else if p.extension().is_some_and(|e| e == "py") && !ignored(ws.root(), &p) {
             changed_sources.push(p);
@@ -79,16 +86,7 @@ async fn handle(session: &Arc<Session>, ws: &Arc<WorkspaceState>, batch: BTreeSe
         }
     }
     if reload {
-        let ws2 = ws.clone();
-        let report = tokio::task::spawn_blocking(move || ws2.reload()).await.ok();
-        let report = report.unwrap_or_default();
-        for p in report.problems {
-            session.show_error(p).await;
-        }
-        if report.changed {
-            session.publish_all().await;
-            session.refresh_lenses().await;
-        }
+        session.reload(ws, false).await;
     }
 }
 
@@ -101,11 +99,19 @@ fn is_read_only_access(kind: &EventKind) -> bool {
     matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
 }
 
+/// What a reload reads. Reports being written (`*.xml.writing`) are not:
+/// the runner renames them into place when whole.
 fn is_data_file(root: &Path, p: &Path) -> bool {
     let dot = root.join(crate::workspace::artifacts::DIR);
     p == root.join("coverage.xml")
-        || p == dot.join("coverage.xml")
-        || p == dot.join("test-results.json")
+        || [
+            "coverage.xml",
+            "coverage.partial.xml",
+            "test-results.json",
+            "contexts.json",
+        ]
+        .iter()
+        .any(|f| p == dot.join(f))
 }
 
 fn ignored(root: &Path, p: &Path) -> bool {

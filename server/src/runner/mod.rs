@@ -99,6 +99,35 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// Passed to pytest after testgen's own options.
     pub extra_args: Vec<String>,
+    /// Told the percentage of tests done as pytest prints it (`[ 45%]`).
+    pub progress: Option<Progress>,
+}
+
+/// A callback with the percentage of the run done.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u32) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+impl Progress {
+    /// pytest's progress column: a line ending in `[ 45%]`.
+    fn observer(&self) -> process::LineObserver {
+        let f = self.0.clone();
+        process::LineObserver(std::sync::Arc::new(move |line: &str| {
+            let t = line.trim_end();
+            if let Some(p) = t
+                .strip_suffix("%]")
+                .and_then(|r| r.rsplit_once('['))
+                .and_then(|(_, n)| n.trim().parse::<u32>().ok())
+            {
+                f(p.min(100));
+            }
+        }))
+    }
 }
 
 impl Default for RunRequest {
@@ -108,6 +137,7 @@ impl Default for RunRequest {
             selection: Selection::All,
             timeout: DEFAULT_TIMEOUT,
             extra_args: Vec::new(),
+            progress: None,
         }
     }
 }
@@ -145,6 +175,11 @@ impl Artifacts {
             results: dir.join("test-results.json"),
             dir,
         }
+    }
+
+    /// Where pytest-cov writes the report, renamed into place after the run.
+    fn coverage_xml_tmp(&self) -> PathBuf {
+        self.coverage_xml.with_extension("xml.writing")
     }
 
     fn data_file(&self, scope: Scope) -> PathBuf {
@@ -223,14 +258,26 @@ async fn run_tests_in_span(
         let _ = std::fs::remove_file(f);
     }
 
-    let spec = pytest_spec(project, &interp.path, req, &art, scope, &selection_args);
-    tracing::info!(args = ?spec.args, "running pytest");
-    let finished = process::run(&spec, cancel)
-        .await
-        .map_err(RunnerError::io(format!(
-            "starting {}",
-            interp.path.display()
-        )))?;
+    let mut finished = pytest(
+        project,
+        &interp.path,
+        req,
+        &art,
+        scope,
+        &selection_args,
+        cancel,
+    )
+    .await?;
+    if scope == Scope::Partial && no_collectors(&finished) {
+        // pytest refuses node ids of a module that does not import ("found
+        // no collectors"): the files themselves report the import error.
+        let files = files_of(&selection_args);
+        tracing::info!("a selected test module does not import: running {files:?}");
+        finished = pytest(project, &interp.path, req, &art, scope, &files, cancel).await?;
+    }
+    // pytest-cov wrote the report beside its place; readers (the editor's
+    // watcher) only ever see a whole file.
+    let _ = std::fs::rename(art.coverage_xml_tmp(), &art.coverage_xml);
 
     let mut tests = read_junit(&art.junit_xml);
     resolve::locate(&mut tests, &project.root, &project.python_root);
@@ -288,6 +335,39 @@ fn nothing_to_run(
     }
 }
 
+/// One pytest process for the run.
+async fn pytest(
+    project: &Project,
+    python: &Path,
+    req: &RunRequest,
+    art: &Artifacts,
+    scope: Scope,
+    selection_args: &[String],
+    cancel: &CancellationToken,
+) -> Result<process::Finished, RunnerError> {
+    let spec = pytest_spec(project, python, req, art, scope, selection_args)
+        .on_line(req.progress.as_ref().map(Progress::observer));
+    tracing::info!(args = ?spec.args, "running pytest");
+    process::run(&spec, cancel)
+        .await
+        .map_err(RunnerError::io(format!("starting {}", python.display())))
+}
+
+fn no_collectors(f: &process::Finished) -> bool {
+    f.exit == process::Exit::Code(4) && f.tail.iter().any(|l| l.contains("found no collectors for"))
+}
+
+/// `tests/a.py::t` → `tests/a.py`, each file once.
+fn files_of(args: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = args
+        .iter()
+        .map(|a| a.split("::").next().unwrap_or(a).to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// pytest's command line: the project's own configuration stays in force;
 /// testgen adds what it needs and leaves out what the project already set.
 fn pytest_spec(
@@ -311,7 +391,7 @@ fn pytest_spec(
         args.push("--cov-branch".into());
     }
     args.push("--cov-context=test".into());
-    args.push(format!("--cov-report=xml:{}", art.coverage_xml.display()).into());
+    args.push(format!("--cov-report=xml:{}", art.coverage_xml_tmp().display()).into());
     args.push(format!("--junitxml={}", art.junit_xml.display()).into());
     // xunit1 carries each test's file, which node ids are rebuilt from.
     args.extend(["-o".into(), "junit_family=xunit1".into()]);
@@ -411,7 +491,15 @@ fn save_results(art: &Artifacts, scope: Scope, tests: &[TestResult]) {
         Scope::Partial => load_results(&art.results),
     };
     let ran: BTreeSet<&str> = tests.iter().map(|t| t.nodeid.as_str()).collect();
-    all.retain(|t| !ran.contains(t.nodeid.as_str()));
+    // A module that collects now replaces its collection error (whose node
+    // id is the file alone).
+    let files: BTreeSet<&str> = tests
+        .iter()
+        .map(|t| t.nodeid.split("::").next().unwrap_or(&t.nodeid))
+        .collect();
+    let collection_error_of_a_ran_file =
+        |t: &TestResult| !t.nodeid.contains("::") && files.contains(t.nodeid.as_str());
+    all.retain(|t| !ran.contains(t.nodeid.as_str()) && !collection_error_of_a_ran_file(t));
     all.extend(tests.iter().cloned());
     match serde_json::to_vec_pretty(&all) {
         Ok(bytes) => {

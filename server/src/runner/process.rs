@@ -19,6 +19,17 @@ const TAIL_LINES: usize = 200;
 /// grow our memory.
 const MAX_LINE: usize = 16 * 1024;
 
+/// Called with each line the child prints (both streams), e.g. to turn
+/// pytest's `[ 45%]` into progress.
+#[derive(Clone)]
+pub struct LineObserver(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for LineObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineObserver")
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -27,6 +38,7 @@ pub struct Spec {
     pub cwd: PathBuf,
     pub env: Vec<(OsString, OsString)>,
     pub timeout: Duration,
+    pub on_line: Option<LineObserver>,
 }
 
 impl Spec {
@@ -37,7 +49,13 @@ impl Spec {
             cwd: cwd.into(),
             env: Vec::new(),
             timeout,
+            on_line: None,
         }
+    }
+
+    pub fn on_line(mut self, o: Option<LineObserver>) -> Spec {
+        self.on_line = o;
+        self
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Spec {
@@ -112,8 +130,14 @@ pub async fn run(spec: &Spec, cancel: &CancellationToken) -> std::io::Result<Fin
     let mut child = cmd.spawn()?;
     let group = GroupGuard(child.id().map(|id| id as i32));
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
-    let out = child.stdout.take().map(|r| pump(r, "stdout", tail.clone()));
-    let err = child.stderr.take().map(|r| pump(r, "stderr", tail.clone()));
+    let out = child
+        .stdout
+        .take()
+        .map(|r| pump(r, "stdout", tail.clone(), spec.on_line.clone()));
+    let err = child
+        .stderr
+        .take()
+        .map(|r| pump(r, "stderr", tail.clone(), spec.on_line.clone()));
 
     let exit = tokio::select! {
         status = child.wait() => {
@@ -175,6 +199,7 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
     mut r: R,
     stream: &'static str,
     tail: Arc<Mutex<VecDeque<String>>>,
+    on_line: Option<LineObserver>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 8192];
@@ -185,6 +210,9 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
                 .to_string();
             line.clear();
             tracing::debug!(target: "testgen::child", stream, "{text}");
+            if let Some(o) = &on_line {
+                (o.0)(&text);
+            }
             if let Ok(mut t) = tail.lock() {
                 if t.len() == TAIL_LINES {
                     t.pop_front();

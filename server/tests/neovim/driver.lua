@@ -511,7 +511,8 @@ local function run()
   step("import-error", function()
     focus(mod_buf)
     original_first = vim.api.nvim_buf_get_lines(mod_buf, 0, 1, false)[1]
-    vim.api.nvim_buf_set_lines(mod_buf, 1, 1, false, { "import nonexistent_module_xyz" })
+    -- At the end: above `from __future__` it would be a SyntaxError instead.
+    vim.api.nvim_buf_set_lines(mod_buf, -1, -1, false, { "import nonexistent_module_xyz" })
     local since = now()
     vim.cmd("write")
     local r = run_after(since, T)
@@ -533,9 +534,9 @@ local function run()
 
   step("restore-module", function()
     focus(mod_buf)
-    local second = vim.api.nvim_buf_get_lines(mod_buf, 1, 2, false)[1]
-    if second == "import nonexistent_module_xyz" then
-      vim.api.nvim_buf_set_lines(mod_buf, 1, 2, false, {})
+    local last = vim.api.nvim_buf_get_lines(mod_buf, -2, -1, false)[1]
+    if last == "import nonexistent_module_xyz" then
+      vim.api.nvim_buf_set_lines(mod_buf, -2, -1, false, {})
     end
     local since = now()
     vim.cmd("write")

@@ -1,16 +1,65 @@
-//! The commands the server executes (`workspace/executeCommand`) and their
-//! arguments. Generation goes through `generate.rs` into `generate/`; fixing
-//! answers with a clear "not available yet" error until the fixer lands:
-//! never a fake result.
+//! The commands the server executes (`workspace/executeCommand`): parsed
+//! into one typed [`Command`], each run by its own file. Generation goes
+//! through `generate.rs` into `generate/`; fixing answers with a clear "not
+//! available yet" error until the fixer lands: never a fake result.
+
+pub mod fix;
+pub mod generate;
+pub mod refresh;
+pub mod report;
+pub mod run;
 
 use serde::Deserialize;
+
+use super::error::{LspError, LspResult};
 
 pub const GENERATE: &str = "testgen.generateTests";
 pub const FIX: &str = "testgen.fixTest";
 pub const RUN: &str = "testgen.runTests";
 pub const REFRESH: &str = "testgen.refreshCoverage";
+pub const REPORT: &str = "testgen.showReport";
 
-pub const ALL: [&str; 4] = [GENERATE, FIX, RUN, REFRESH];
+pub const ALL: [&str; 5] = [GENERATE, FIX, RUN, REFRESH, REPORT];
+
+/// A command with its parsed arguments.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Generate(GenerateArgs),
+    Fix(FixArgs),
+    Run(RunArgs),
+    Refresh,
+    Report(ReportArgs),
+}
+
+impl Command {
+    pub fn parse(name: &str, arguments: &[serde_json::Value]) -> LspResult<Command> {
+        let bad = LspError::InvalidParams;
+        Ok(match name {
+            GENERATE => Command::Generate(args(name, arguments).map_err(bad)?),
+            FIX => Command::Fix(args(name, arguments).map_err(bad)?),
+            RUN => Command::Run(args(name, arguments).map_err(bad)?),
+            REFRESH => Command::Refresh,
+            REPORT => Command::Report(args(name, arguments).map_err(bad)?),
+            other => {
+                return Err(LspError::InvalidParams(format!(
+                    "unknown command {other:?}; this server runs {}",
+                    ALL.join(", ")
+                )))
+            }
+        })
+    }
+
+    /// Whether the command needs the workspace folders indexed first.
+    pub fn needs_index(&self) -> bool {
+        !matches!(self, Command::Report(_))
+    }
+}
+
+/// `testgen.showReport`: the folder of `uri` (the first folder without it).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportArgs {
+    pub uri: Option<String>,
+}
 
 /// `testgen.generateTests`: one function (`qualname`) or every gap of the file.
 #[derive(Debug, Clone, Deserialize)]

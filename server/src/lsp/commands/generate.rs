@@ -20,13 +20,30 @@ use crate::generate::{self, output::FileEdit, AnyEngine, BaselineSource, Filter,
 use crate::index::Index;
 use crate::runner::Selection;
 
-use super::document::{Document, Encoding};
-use super::progress;
-use super::runs::{self, Runs};
-use super::session::{Located, Session};
+use super::GenerateArgs;
+use crate::lsp::document::{Document, Encoding};
+use crate::lsp::error::{LspError, LspResult};
+use crate::lsp::handlers;
+use crate::lsp::progress;
+use crate::lsp::runs::{self, Runs};
+use crate::lsp::server::Backend;
+use crate::lsp::session::{Located, Session};
+
+/// `testgen.generateTests {uri, qualname?}`; a failure is shown and answered
+/// as RequestFailed.
+pub async fn run(b: &Backend, a: GenerateArgs) -> LspResult<Option<Value>> {
+    let loc = handlers::locate(&b.session, &handlers::parse_uri(&a.uri)?)?;
+    match generate(&b.session, &b.runs, loc, a.qualname).await {
+        Ok(v) => Ok(Some(v)),
+        Err(message) => {
+            b.session.show_error(message.clone()).await;
+            Err(LspError::RequestFailed(message))
+        }
+    }
+}
 
 /// Generates tests for one function (`qualname`) or every gap of the file.
-pub async fn generate(
+async fn generate(
     session: &Arc<Session>,
     runs: &Arc<Runs>,
     loc: Located,
@@ -78,6 +95,7 @@ pub async fn generate(
     };
     task.end(format!("{} tests", plan.report.tests_written))
         .await;
+    remember_skipped(session, &loc, &plan.report);
     let mut answer = serde_json::to_value(&plan.report).unwrap_or(Value::Null);
     if plan.edits.is_empty() {
         let why = plan
@@ -108,8 +126,26 @@ pub async fn generate(
         // On disk now, and no save will come from the editor: measure so it
         // shows the new coverage.
         let (session, runs, ws) = (session.clone(), runs.clone(), loc.ws.clone());
+        let (rel, before) = (loc.rel.clone(), file_percent(&loc));
         tokio::spawn(async move {
             runs::run(&session, &runs, &ws, Selection::All, "after generating").await;
+            let after = ws
+                .data()
+                .coverage
+                .get(&rel)
+                .map(|f| percent(f.statements()));
+            let fmt = |p: Option<f64>| p.map_or("not measured".into(), |p| format!("{p:.0}%"));
+            session
+                .client
+                .show_message(
+                    MessageType::INFO,
+                    format!(
+                        "testgen: {rel} line coverage {} -> {}",
+                        fmt(before),
+                        fmt(after)
+                    ),
+                )
+                .await;
         });
     }
     let rel = |paths: &[std::path::PathBuf]| -> Vec<String> {
@@ -151,6 +187,42 @@ pub async fn generate(
     answer["in_editor"] = json!(rel(&delivered.in_editor));
     answer["unsaved"] = json!(rel(&delivered.unsaved));
     Ok(answer)
+}
+
+/// The file's functions the engine skipped, with why, as hints on them
+/// until the next generation of the file.
+fn remember_skipped(session: &Arc<Session>, loc: &Located, report: &generate::Report) {
+    let prefix = format!("{}::", loc.rel);
+    let skipped: Vec<(String, String)> = report
+        .skipped
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.target.strip_prefix(&prefix)?.to_string(),
+                s.reason.clone(),
+            ))
+        })
+        .collect();
+    session.skipped.insert(loc.path.clone(), skipped);
+    if let Some(uri) = Uri::from_file_path(&loc.path) {
+        handlers::publish_later(session, uri);
+    }
+}
+
+fn file_percent(loc: &Located) -> Option<f64> {
+    loc.ws
+        .data()
+        .coverage
+        .get(&loc.rel)
+        .map(|f| percent(f.statements()))
+}
+
+fn percent((covered, total): (u32, u32)) -> f64 {
+    if total == 0 {
+        100.0
+    } else {
+        100.0 * f64::from(covered) / f64::from(total)
+    }
 }
 
 /// Where the generated files went.
