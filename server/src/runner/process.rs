@@ -27,6 +27,9 @@ pub struct Spec {
     pub cwd: PathBuf,
     pub env: Vec<(OsString, OsString)>,
     pub timeout: Duration,
+    /// Run confined (explored code, generated candidates); None: as the
+    /// user runs it (the project's own suite).
+    pub sandbox: Option<crate::sandbox::Policy>,
 }
 
 impl Spec {
@@ -37,7 +40,14 @@ impl Spec {
             cwd: cwd.into(),
             env: Vec::new(),
             timeout,
+            sandbox: None,
         }
+    }
+
+    /// Runs the child in the OS sandbox of `policy` (src/sandbox/).
+    pub fn sandbox(mut self, policy: crate::sandbox::Policy) -> Spec {
+        self.sandbox = Some(policy);
+        self
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Spec {
@@ -97,6 +107,9 @@ impl Finished {
 pub async fn run(spec: &Spec, cancel: &CancellationToken) -> std::io::Result<Finished> {
     let start = Instant::now();
     let mut cmd = tokio::process::Command::new(&spec.program);
+    if let Some(policy) = &spec.sandbox {
+        crate::sandbox::apply(cmd.as_std_mut(), policy)?;
+    }
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
