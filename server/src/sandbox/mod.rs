@@ -151,6 +151,11 @@ impl Support {
 /// kernel misbehaves); the in-process guard stays.
 pub const SWITCH: &str = "TESTGEN_SANDBOX";
 
+/// The variable naming the withheld variables, for the harness.
+pub const WITHHELD: &str = "TESTGEN_WITHHELD";
+/// Set in a child the kernel confines: its errors may be the sandbox's.
+pub const ACTIVE: &str = "TESTGEN_OS_SANDBOX";
+
 /// This machine's features (probed at the first call).
 pub fn support() -> &'static Support {
     static SUPPORT: OnceLock<Support> = OnceLock::new();
@@ -226,15 +231,21 @@ fn probe_in_child() -> (bool, bool) {
 /// child before exec. Call before setting the command's own variables:
 /// those are kept.
 pub fn apply(cmd: &mut std::process::Command, policy: &Policy) -> std::io::Result<()> {
-    for name in env::secret_names(&policy.secret_names) {
+    let withheld = env::secret_names(&policy.secret_names);
+    let mut names: Vec<String> = Vec::new();
+    for name in withheld {
+        names.push(name.to_string_lossy().into_owned());
         cmd.env_remove(name);
     }
+    // Names only: the harness notes code that reads one (state.py).
+    cmd.env(WITHHELD, names.join(","));
     cmd.env("TMPDIR", &policy.tmp);
     let s = support();
     if !s.os_sandbox() {
         notice_once(s);
         return Ok(());
     }
+    cmd.env(ACTIVE, "1");
     #[cfg(target_os = "linux")]
     {
         let mut prepared = Prepared::new(policy, s)?;

@@ -56,6 +56,11 @@ impl Engine for ExploreEngine {
             seed: job.limits.seed,
             allow_unsafe: job.limits.allow_unsafe,
             jobs: self.jobs,
+            confine: harness::Confinement {
+                limits: job.limits.sandbox.clone(),
+                allow_process: job.limits.allow_unsafe,
+                secret_names: job.limits.secret_names.clone(),
+            },
         };
         let env = Env {
             python: job.python.clone(),
@@ -121,6 +126,8 @@ pub struct Settings {
     pub allow_unsafe: bool,
     /// Harnesses running at once.
     pub jobs: usize,
+    /// The OS sandbox of each harness.
+    pub confine: harness::Confinement,
 }
 
 impl Default for Settings {
@@ -132,6 +139,7 @@ impl Default for Settings {
             seed: 0,
             allow_unsafe: false,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            confine: harness::Confinement::default(),
         }
     }
 }
@@ -292,10 +300,18 @@ async fn explore_module(
             _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into())),
         };
         match answer {
-            Ok(answer) => out.push(TargetResult {
-                explored: explored(answer),
-                target,
-            }),
+            Ok(answer) => {
+                if let Some(why) = &answer.restart {
+                    tracing::info!(target = %target.id(), "fresh harness for the next target: {why}");
+                    if let Some(h) = harness.take() {
+                        h.shutdown().await;
+                    }
+                }
+                out.push(TargetResult {
+                    explored: explored(answer),
+                    target,
+                })
+            }
             Err(e) => {
                 tracing::warn!(target = %target.id(), "harness lost: {e}");
                 // A new harness for the rest: this one is dead or killed.
@@ -317,6 +333,7 @@ async fn start(env: &Env, settings: &Settings) -> Result<Harness, HarnessError> 
         &env.root,
         &env.sys_path,
         settings.seed,
+        &settings.confine,
     )
     .await
 }
