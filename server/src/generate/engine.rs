@@ -82,6 +82,15 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// What confines every child running project code for this generation.
+    pub fn confinement(&self) -> crate::sandbox::Settings {
+        crate::sandbox::Settings {
+            limits: self.sandbox.clone(),
+            allow_process: self.allow_unsafe,
+            secret_names: self.secret_names.clone(),
+        }
+    }
+
     pub fn from_config(c: &Config) -> Limits {
         Limits {
             budget_s: c.explore.budget_s,

@@ -59,6 +59,26 @@ impl Default for Limits {
     }
 }
 
+/// The settings every sandboxed child of one generation shares.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub limits: Limits,
+    /// `--allow-unsafe`: the project's code may start processes.
+    pub allow_process: bool,
+    /// Variables kept from the children besides the credential-like ones.
+    pub secret_names: Vec<String>,
+}
+
+impl Settings {
+    /// The policy of one child whose temporary directory is `tmp`.
+    pub fn policy(&self, tmp: impl Into<PathBuf>) -> Policy {
+        let mut p = Policy::new(tmp, self.limits.clone());
+        p.allow_process = self.allow_process;
+        p.secret_names = self.secret_names.clone();
+        p
+    }
+}
+
 /// What one sandboxed child may do.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -241,20 +261,19 @@ pub fn apply(cmd: &mut std::process::Command, policy: &Policy) -> std::io::Resul
     cmd.env(WITHHELD, names.join(","));
     cmd.env("TMPDIR", &policy.tmp);
     let s = support();
-    if !s.os_sandbox() {
+    let confined = s.os_sandbox();
+    if confined {
+        cmd.env(ACTIVE, "1");
+    } else {
         notice_once(s);
-        return Ok(());
     }
-    cmd.env(ACTIVE, "1");
-    #[cfg(target_os = "linux")]
-    {
-        let mut prepared = Prepared::new(policy, s)?;
-        use std::os::unix::process::CommandExt;
-        // SAFETY: `run` only makes system calls (setrlimit, unshare, write,
-        // ioctl, prctl, landlock, seccomp) on data prepared above.
-        unsafe {
-            cmd.pre_exec(move || prepared.run());
-        }
+    // Resource limits hold wherever setrlimit exists, sandbox or not.
+    let mut prepared = Prepared::new(policy, s, confined)?;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `run` only makes system calls (setrlimit, unshare, write,
+    // ioctl, prctl, landlock, seccomp) on data prepared above.
+    unsafe {
+        cmd.pre_exec(move || prepared.run());
     }
     Ok(())
 }
@@ -271,31 +290,54 @@ fn notice_once(s: &Support) {
 }
 
 /// Everything the child applies, built before the fork.
-#[cfg(target_os = "linux")]
 struct Prepared {
     rlimits: Vec<rlimits::Limit>,
+    #[cfg(target_os = "linux")]
     netns: Option<netns::Prepared>,
+    #[cfg(target_os = "linux")]
     landlock: Option<::landlock::RulesetCreated>,
+    #[cfg(target_os = "linux")]
     seccomp: Vec<seccompiler::BpfProgram>,
 }
 
-#[cfg(target_os = "linux")]
 impl Prepared {
-    fn new(policy: &Policy, s: &Support) -> std::io::Result<Prepared> {
+    #[cfg(target_os = "linux")]
+    fn new(policy: &Policy, s: &Support, confined: bool) -> std::io::Result<Prepared> {
         let fail = |what: &str, e: String| std::io::Error::other(format!("{what}: {e}"));
-        let landlock = landlock::ruleset(&policy.writable).map_err(|e| fail("landlock", e))?;
-        let seccomp = seccomp::programs(policy.allow_process).map_err(|e| fail("seccomp", e))?;
+        let mut p = Prepared {
+            rlimits: rlimits::of(&policy.limits),
+            netns: None,
+            landlock: None,
+            seccomp: Vec::new(),
+        };
+        if confined {
+            p.landlock =
+                Some(landlock::ruleset(&policy.writable).map_err(|e| fail("landlock", e))?);
+            p.seccomp = seccomp::programs(policy.allow_process).map_err(|e| fail("seccomp", e))?;
+            p.netns = s.netns.then(netns::Prepared::new);
+        }
+        Ok(p)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new(policy: &Policy, _: &Support, _: bool) -> std::io::Result<Prepared> {
         Ok(Prepared {
             rlimits: rlimits::of(&policy.limits),
-            netns: s.netns.then(netns::Prepared::new),
-            landlock: Some(landlock),
-            seccomp,
         })
     }
 
+    #[cfg(not(target_os = "linux"))]
+    fn run(&mut self) -> std::io::Result<()> {
+        rlimits::apply(&self.rlimits)
+    }
+
     /// In the child, between fork and exec.
+    #[cfg(target_os = "linux")]
     fn run(&mut self) -> std::io::Result<()> {
         rlimits::apply(&self.rlimits)?;
+        if self.landlock.is_none() {
+            return Ok(());
+        }
         if let Some(ns) = &self.netns {
             ns.enter()?;
         }

@@ -22,14 +22,7 @@ const MAX_ANSWER: usize = 64 * 1024 * 1024;
 const MAX_LOG_LINE: usize = 2000;
 
 /// What confines a harness besides its in-process guard.
-#[derive(Debug, Clone, Default)]
-pub struct Confinement {
-    pub limits: sandbox::Limits,
-    /// `--allow-unsafe`: the project's code may start processes.
-    pub allow_process: bool,
-    /// Variables kept from the harness besides the credential-like ones.
-    pub secret_names: Vec<String>,
-}
+pub type Confinement = sandbox::Settings;
 
 /// How long an interpreter may take to start and import nothing.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,10 +86,7 @@ impl Harness {
         let mut std_cmd = launch.command();
         // Its temporary directory is the only place it may write: the
         // package in the cache is written (and repaired) before each start.
-        let mut policy = sandbox::Policy::new(cwd.path(), confine.limits.clone());
-        policy.allow_process = confine.allow_process;
-        policy.secret_names = confine.secret_names.clone();
-        sandbox::apply(&mut std_cmd, &policy).map_err(start_err)?;
+        sandbox::apply(&mut std_cmd, &confine.policy(cwd.path())).map_err(start_err)?;
         let mut cmd = tokio::process::Command::from(std_cmd);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())

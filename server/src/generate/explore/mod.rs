@@ -56,11 +56,7 @@ impl Engine for ExploreEngine {
             seed: job.limits.seed,
             allow_unsafe: job.limits.allow_unsafe,
             jobs: self.jobs,
-            confine: harness::Confinement {
-                limits: job.limits.sandbox.clone(),
-                allow_process: job.limits.allow_unsafe,
-                secret_names: job.limits.secret_names.clone(),
-            },
+            confine: job.limits.confinement(),
         };
         let env = Env {
             python: job.python.clone(),
