@@ -119,6 +119,32 @@ def _short(path):
     return s if len(s) <= 120 else s[:117] + "..."
 
 
+def wrap_socket_methods(guard):
+    """The audit events of `sendto` and `connect` come after the address
+    was resolved: a host name would reach the name server first. The
+    harness's socket class checks the address before the C call."""
+    import socket
+
+    def checked(name, event):
+        real = getattr(socket.socket, name)
+
+        def method(self, *args):
+            addr = args[-1] if name in ("sendto",) else args[0] if args else None
+            guard.check(event, (self, addr))
+            return real(self, *args)
+
+        method.__name__ = name
+        method.__doc__ = real.__doc__
+        setattr(socket.socket, name, method)
+
+    if getattr(socket.socket, "_testgen_wrapped", False):
+        return
+    socket.socket._testgen_wrapped = True
+    for name, event in (("sendto", "socket.sendto"), ("connect", "socket.connect"),
+                        ("connect_ex", "socket.connect")):
+        checked(name, event)
+
+
 def wrap_fork_exec(guard):
     """`_posixsubprocess.fork_exec` starts a process without an audit event;
     the harness's copy refuses it while the guard enforces."""

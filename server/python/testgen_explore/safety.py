@@ -11,12 +11,13 @@ import errno
 import io
 import os
 import signal
+import socket
 import sys
 import tempfile
 import types
 import urllib.parse
 
-from .refusals import Refusals, is_local_host, wrap_fork_exec
+from .refusals import Refusals, is_local_host, wrap_fork_exec, wrap_socket_methods
 from .source import dotted, resolve
 
 
@@ -44,7 +45,9 @@ _SANDBOX_ERRNOS = {errno.EPERM: "refused by the OS sandbox", errno.EACCES: "refu
                    errno.EROFS: "refused by the OS sandbox",
                    errno.ENETUNREACH: "network refused by the OS sandbox",
                    errno.EHOSTUNREACH: "network refused by the OS sandbox",
-                   errno.EAFNOSUPPORT: "refused by the OS sandbox"}
+                   errno.EAFNOSUPPORT: "refused by the OS sandbox",
+                   # getaddrinfo's EAI_AGAIN: no name server in the sandbox.
+                   socket.EAI_AGAIN: "network refused by the OS sandbox"}
 _LIMIT_ERRNOS = {errno.EMFILE: "too many open files (the sandbox's limit, sandbox.openFiles)",
                  errno.ENFILE: "too many open files (the sandbox's limit, sandbox.openFiles)",
                  errno.EFBIG: "wrote a file larger than the sandbox's limit (sandbox.fileSizeMb)"}
@@ -91,6 +94,7 @@ class Guard:
         self._installed = True
         sys.addaudithook(self._hook)
         wrap_fork_exec(self)
+        wrap_socket_methods(self)
         signal.signal(signal.SIGALRM, self._alarm)
 
     def _alarm(self, signum, frame):

@@ -125,8 +125,9 @@ class Explorer:
         if watch.read is not None:
             return Outcome("withheld", detail="reads %s, a credential testgen keeps from explored "
                                               "code (its tests would depend on it)" % watch.read)
-        if status == "raise" and limit_error(res):
-            return Outcome("limit", detail=limit_error(res))
+        exc = res if status == "raise" else getattr(res, "exc", None) if status == "ok" else None
+        if exc is not None and limit_error(exc):
+            return Outcome("limit", detail=limit_error(exc))
         if status == "ok":
             res.db = touched_db(box, res)
             return res

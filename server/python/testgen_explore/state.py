@@ -97,7 +97,7 @@ class Snapshot:
         for name, mod in list(sys.modules.items()):
             if mod is None or not hasattr(mod, "__name__"):
                 # `sys.modules[x] = None` blocks every later import of x.
-                if self.modules.get(name) is not mod:
+                if name not in self.modules or self.modules[name] is not mod:
                     del sys.modules[name]
         for name, mod in self.modules.items():
             if sys.modules.get(name) is not mod:

@@ -184,6 +184,20 @@ pub async fn validate(
             v.files.retain(|_, m| !m.tests.is_empty());
             return Ok(v);
         }
+        if !failures.polluters.is_empty() {
+            // The rest is judged again without them.
+            for ((file, test), reason) in std::mem::take(&mut failures.polluters) {
+                if let Some(m) = v.files.get_mut(&file) {
+                    m.remove(&test);
+                    v.dropped.push(Dropped { file, test, reason });
+                }
+            }
+            v.files.retain(|_, m| !m.tests.is_empty());
+            if v.files.is_empty() {
+                return Ok(v);
+            }
+            continue;
+        }
         let newly_split = failures.apply(&mut v, &split, &was_split);
         // Split files that came through are confirmed whole next round.
         was_split.extend(split.iter().cloned());
@@ -274,11 +288,14 @@ struct Failures {
     tests: BTreeMap<TestKey, String>,
     /// Whole files that did not import, with pytest's message.
     files: BTreeMap<String, String>,
+    /// Tests that left process state changed: dropped first, alone, since
+    /// the other failures of the round may be their doing.
+    polluters: BTreeMap<TestKey, String>,
 }
 
 impl Failures {
     fn is_empty(&self) -> bool {
-        self.tests.is_empty() && self.files.is_empty()
+        self.tests.is_empty() && self.files.is_empty() && self.polluters.is_empty()
     }
 
     /// Records every test of this run that did not pass, with why.
@@ -374,7 +391,7 @@ impl Failures {
         };
         for (nodeid, what) in map {
             if let Some(key) = staged_key(&nodeid, staged) {
-                self.tests.entry(key).or_insert_with(|| {
+                self.polluters.entry(key).or_insert_with(|| {
                     format!(
                         "leaves {} changed after it ran: later tests, the user's included, would see it",
                         what.join(", ")
