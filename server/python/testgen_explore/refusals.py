@@ -36,6 +36,8 @@ _PATH_EVENTS = {
     "os.setxattr": (0,), "os.removexattr": (0,),
 }
 
+_CTYPES_LOADING = {"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"}
+
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -70,7 +72,11 @@ class Refusals:
         return any(real == d or real.startswith(d + os.sep) for d in self.writable)
 
     def reason(self, event, args):
-        if event in ALWAYS or event.startswith("ctypes."):
+        if event in ALWAYS:
+            return event
+        # Loading a library is what importing ctypes (and many packages)
+        # does; calling into one, or reading raw memory, is refused.
+        if event.startswith("ctypes.") and event not in _CTYPES_LOADING:
             return event
         if event == "open":
             return self._open(args)
