@@ -9,4 +9,5 @@ pub mod generate;
 pub mod index;
 pub mod lsp;
 pub mod runner;
+pub mod sandbox;
 pub mod workspace;

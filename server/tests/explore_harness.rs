@@ -41,6 +41,7 @@ impl Harness {
             root,
             sys_path: &sys_path,
             seed: 0,
+            allow_unsafe: false,
             cwd: cwd.path(),
         };
         let mut child = launch

@@ -62,9 +62,13 @@ def import_module(ctx, name):
     modules imported before are put back and used."""
     django_setup(ctx)
     saved = forget_project_modules(ctx)
-    status, res = ctx.guard.run(lambda: __import__(name) and sys.modules[name], 30.0, False)
+    status, res = ctx.guard.run(lambda: __import__(name) and sys.modules[name], 30.0, ctx.enforce_imports)
     if status == "ok":
         return res
+    if status == "unsafe":
+        # Module-level code is the project's too: refused as a call would be.
+        raise SkipTarget("cannot import %s: at import time it tried %s (refused; pass allow_unsafe "
+                         "to explore it)" % (name, res))
     if name in saved:
         restore_project_modules(ctx, saved)
         return saved[name]

@@ -9,6 +9,7 @@ import os
 
 from .frameworks.django import DjangoState
 from .safety import Guard
+from .state import EnvironWatch
 from .source import CallSites, Sources
 from .tracer import Tracer
 
@@ -18,12 +19,19 @@ HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Context:
-    def __init__(self, root, rules, sys_path=(), seed=0):
+    def __init__(self, root, rules, sys_path=(), seed=0, allow_unsafe=False):
         self.root = os.path.abspath(root)
         self.rules = rules
         self.sys_path = [os.path.abspath(p) for p in sys_path]
         self.seed = seed
         self.guard = Guard()
+        # Module-level code (imports, app factories, Django's set-up) runs
+        # under the same guard as calls, unless unsafe code is allowed.
+        self.enforce_imports = not allow_unsafe
+        # The process state before any project code (state.py), set once
+        # the harness is ready; reads of withheld variables.
+        self.snapshot = None
+        self.env_watch = EnvironWatch()
         self.tracer = Tracer()
         self.django = DjangoState()
         self.sources = Sources()

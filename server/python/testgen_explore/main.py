@@ -18,6 +18,7 @@ from .frameworks.routes import RouteExplorer
 from .protocol import PROTOCOL, Channel, last_line
 from .rules import Rules
 from .safety import SkipTarget
+from .state import Snapshot
 
 
 def handle_explore(ctx, req):
@@ -48,6 +49,12 @@ def handle(ctx, req):
         resp = {"status": "error", "reason": "unknown op %r" % op}
     out = {"id": req.get("id")}
     out.update(resp)
+    if ctx.snapshot is not None:
+        problems = ctx.snapshot.restore()
+        if problems:
+            # Not clean again: the next target gets a fresh harness.
+            out["restart"] = "; ".join(problems)[:300]
+            sys.stderr.write("testgen harness: restart asked: %s\n" % out["restart"])
     return out
 
 
@@ -56,6 +63,8 @@ def parse_args(argv):
     parser.add_argument("--root", required=True)
     parser.add_argument("--sys-path", action="append", default=[])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--allow-unsafe", action="store_true",
+                        help="project code at import time may do what the guard refuses")
     parser.add_argument("--rules", required=True, type=Rules.from_json,
                         help="the project rules as JSON (from testgen's Rust side)")
     return parser.parse_args(argv)
@@ -89,12 +98,14 @@ def serve(ctx, channel):
 
 def main(argv=None):
     args = parse_args(argv)
-    ctx = Context(args.root, args.rules, args.sys_path, args.seed)
+    ctx = Context(args.root, args.rules, args.sys_path, args.seed, args.allow_unsafe)
     channel = Channel()
     set_sys_path(ctx, args)
     sys.dont_write_bytecode = True
     ctx.guard.install()
+    ctx.env_watch.install()
     threading.settrace(ctx.tracer.thread_trace)
+    ctx.snapshot = Snapshot(ctx)
     channel.send({"ready": True, "python": platform.python_version(), "harness": PROTOCOL})
     serve(ctx, channel)
     channel.flush()

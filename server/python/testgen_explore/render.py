@@ -103,12 +103,24 @@ def obj_src(ctx, v, depth=0):
 
 def machine_specific(root, v):
     """Whether a value names this machine's paths (the project root, the
-    temp cwd, the home directory): never asserted, the tests would break
-    in a copy of the project or on another machine."""
+    temp cwd, the home directory) or looks like a credential: never
+    asserted, the tests would break in a copy of the project or on another
+    machine, or put a secret into the repository."""
     if isinstance(v, bytes):
         v = v.decode("latin-1")
     places = [root, os.getcwd(), os.path.expanduser("~"), tempfile.gettempdir()]
-    return any(p and len(p) > 1 and p in v for p in places)
+    return any(p and len(p) > 1 and p in v for p in places) or looks_secret(v)
+
+
+# Well-known key formats (the Rust side checks every written test again,
+# also against the values of testgen's own environment).
+_SECRET_SHAPES = re.compile(
+    r"(sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+    r"|xox[abpr]-[A-Za-z0-9-]{20,}|A[KS]IA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})")
+
+
+def looks_secret(v):
+    return any(any(c.isdigit() for c in m.group(0)) for m in _SECRET_SHAPES.finditer(v))
 
 
 def verified_src(ctx, v):

@@ -7,13 +7,17 @@ protocol and bounds every call with SIGALRM.
 """
 
 import ast
+import errno
 import io
 import os
 import signal
+import socket
 import sys
+import tempfile
 import types
 import urllib.parse
 
+from .refusals import Refusals, is_local_host, wrap_fork_exec, wrap_socket_methods
 from .source import dotted, resolve
 
 
@@ -34,56 +38,81 @@ class ForbiddenExit(BaseException):
     """Raised instead of os._exit, which would kill the harness."""
 
 
-# Audit events a candidate must never trigger (when allow_unsafe is false).
-_BLOCKED_EVENTS = {
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-    "os.fork", "os.forkpty", "os.kill", "os.killpg", "pty.spawn",
-    "os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree",
-    "shutil.move", "os.startfile",
-}
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver", ""}
+# Set by testgen's Rust side when the kernel confines the harness: then
+# these errors may be the sandbox's answer, not the code's behaviour.
+OS_SANDBOX = os.environ.get("TESTGEN_OS_SANDBOX") == "1"
+_SANDBOX_ERRNOS = {errno.EPERM: "refused by the OS sandbox", errno.EACCES: "refused by the OS sandbox",
+                   errno.EROFS: "refused by the OS sandbox",
+                   errno.ENETUNREACH: "network refused by the OS sandbox",
+                   errno.EHOSTUNREACH: "network refused by the OS sandbox",
+                   errno.EAFNOSUPPORT: "refused by the OS sandbox",
+                   # getaddrinfo's EAI_AGAIN: no name server in the sandbox.
+                   socket.EAI_AGAIN: "network refused by the OS sandbox"}
+_LIMIT_ERRNOS = {errno.EMFILE: "too many open files (the sandbox's limit, sandbox.openFiles)",
+                 errno.ENFILE: "too many open files (the sandbox's limit, sandbox.openFiles)",
+                 errno.EFBIG: "wrote a file larger than the sandbox's limit (sandbox.fileSizeMb)"}
 
 
-def _is_local_address(addr):
-    if isinstance(addr, tuple) and addr:
-        host = str(addr[0])
-        return host in _LOCAL_HOSTS or host.startswith("127.")
-    # AF_UNIX sockets and the like stay on the machine.
-    return isinstance(addr, (str, bytes))
+def limit_error(exc):
+    """Why an exception is the sandbox's (a resource limit, a refusal of the
+    kernel) rather than the code's own behaviour, or None. Such outcomes are
+    never asserted: outside the sandbox the code does something else."""
+    seen = 0
+    while exc is not None and seen < 6:
+        seen += 1
+        if isinstance(exc, MemoryError):
+            return "ran out of memory (MemoryError at the sandbox's limit, sandbox.memoryMb)"
+        if isinstance(exc, OSError) and exc.errno is not None:
+            if exc.errno in _LIMIT_ERRNOS:
+                return _LIMIT_ERRNOS[exc.errno]
+            if OS_SANDBOX and exc.errno in _SANDBOX_ERRNOS:
+                return "was %s: %s" % (_SANDBOX_ERRNOS[exc.errno], str(exc)[:200])
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class Guard:
     """Everything that is active only while a candidate runs: the audit hook's
     block list, os._exit replaced, stdout redirected, the per-call alarm."""
 
-    def __init__(self):
+    def __init__(self, writable=None):
         self.active = False
         self.enforce = True
         self._installed = False
+        # Where project code may write: the harness's temporary directory
+        # (its cwd and TMPDIR, set by the Rust side) unless told otherwise.
+        if writable is None:
+            writable = [tempfile.gettempdir(), os.getcwd()]
+        self.refusals = Refusals(writable)
+        # What the last guarded call was refused (the first refusal wins:
+        # the project may catch UnsafeCall's effects and go on).
+        self.refused = None
 
     def install(self):
         if self._installed:
             return
         self._installed = True
         sys.addaudithook(self._hook)
+        wrap_fork_exec(self)
+        wrap_socket_methods(self)
         signal.signal(signal.SIGALRM, self._alarm)
 
     def _alarm(self, signum, frame):
         raise CallTimeout()
 
-    def _hook(self, event, args):
+    def check(self, event, args=()):
+        """Raises UnsafeCall when `event` is refused now."""
         if not self.active or not self.enforce:
             return
-        if event in _BLOCKED_EVENTS:
-            raise UnsafeCall(event)
-        if event.startswith("ctypes."):
-            raise UnsafeCall(event)
-        if event == "socket.connect" and len(args) > 1 and not _is_local_address(args[1]):
-            raise UnsafeCall("socket.connect to %r" % (args[1],))
-        if event == "urllib.Request" and args:
-            host = urllib.parse.urlsplit(str(args[0])).hostname or ""
-            if host not in _LOCAL_HOSTS and not host.startswith("127."):
-                raise UnsafeCall("urllib.Request to " + host)
+        why = self.refusals.reason(event, args)
+        if why is not None:
+            if self.refused is None:
+                self.refused = why
+            raise UnsafeCall(why)
+
+    def _hook(self, event, args):
+        if self.active and self.enforce:
+            self.check(event, args)
 
     def run(self, fn, timeout, enforce):
         """Runs fn() guarded; returns ('ok', value) or (kind, detail).
@@ -104,6 +133,10 @@ class Guard:
             raise ForbiddenExit(code)
 
         self.enforce = enforce
+        self.refused = None
+        # Ours again whatever an earlier call did with SIGALRM: the per-call
+        # timeout must hold for every call.
+        signal.signal(signal.SIGALRM, self._alarm)
         self.active = True
         os._exit = forbidden_exit
         sys.stdout = sys.stderr
@@ -111,14 +144,20 @@ class Guard:
         sys.stdin = io.StringIO("")
         signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.01))
         try:
-            return ("ok", fn())
+            value = fn()
+            if self.refused is not None:
+                # Refused, and the project caught it (`except BaseException`).
+                return ("unsafe", self.refused)
+            return ("ok", value)
         except CallTimeout:
             return ("timeout", None)
         except UnsafeCall as e:
-            return ("unsafe", str(e))
+            return ("unsafe", self.refused or str(e))
         except (SystemExit, ForbiddenExit) as e:
             return ("exit", e)
         except BaseException as e:
+            if self.refused is not None:
+                return ("unsafe", self.refused)
             return ("raise", e)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -156,7 +195,7 @@ def _unsafe_table():
 def _is_local_url(node):
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         host = urllib.parse.urlsplit(node.value).hostname or ""
-        return host in _LOCAL_HOSTS or host.startswith("127.")
+        return is_local_host(host)
     if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
         return _is_local_url(node.values[0])
     return False

@@ -5,6 +5,7 @@ re-run for determinism, rendered and checked as written."""
 import collections
 import os
 import random
+import threading
 import time
 
 from .execution import Outcome
@@ -13,7 +14,8 @@ from .frameworks.spec import RouteSpec
 from .isolation import missing_state
 from .naming import Decisions, outcome_words, trim_words, unique_name
 from .render import exception_ref, match_arg, obj_src, with_db_fixture
-from .safety import SkipTarget, unsafe_calls
+from .safety import SkipTarget, limit_error, unsafe_calls
+from .state import new_threads_left
 from .source import body_start, code_lines
 from .values import literal_src
 
@@ -112,8 +114,20 @@ class Explorer:
         if self.searching:
             remaining = self.budget - (time.monotonic() - self.started)
             timeout = max(0.05, min(self.call_timeout, remaining))
+        before = {t.ident for t in threading.enumerate()}
+        watch = self.ctx.env_watch
+        watch.read = None
         body, box = django_guarded(self.ctx.django, lambda: self.run(plan))
         status, res = self.ctx.guard.run(body, timeout, not self.allow_unsafe)
+        if new_threads_left(before):
+            return Outcome("leak", detail="starts a thread that is still running when the call "
+                                          "returns (pytest would never exit)")
+        if watch.read is not None:
+            return Outcome("withheld", detail="reads %s, a credential testgen keeps from explored "
+                                              "code (its tests would depend on it)" % watch.read)
+        exc = res if status == "raise" else getattr(res, "exc", None) if status == "ok" else None
+        if exc is not None and limit_error(exc):
+            return Outcome("limit", detail=limit_error(exc))
         if status == "ok":
             res.db = touched_db(box, res)
             return res
@@ -133,6 +147,7 @@ class Explorer:
         kept = []
         completed = timeouts = 0
         unsafe = None
+        refused = None  # why calls were not kept: a limit, a thread, a credential
         last_keep = 0
         for plan in self.plans():
             if self.calls >= self.max_calls:
@@ -160,6 +175,9 @@ class Explorer:
             if out.kind == "unsafe":
                 unsafe = unsafe or out.detail
                 continue
+            if out.kind in ("leak", "withheld", "limit"):
+                refused = refused or out.detail
+                continue
             if out.kind not in ("return", "raise"):
                 continue
             if out.kind == "raise" and missing_state(self.ctx, out.exc):
@@ -178,6 +196,8 @@ class Explorer:
         if not kept and unsafe:
             raise SkipTarget("the target tried %s at run time (blocked; pass allow_unsafe to explore it)"
                              % unsafe)
+        if not kept and refused:
+            raise SkipTarget("the target %s" % refused)
         self.searching = False
         tests = []
         used = set()

@@ -47,7 +47,24 @@ pub struct Values {
     pub engine: Option<EngineChoice>,
     pub min_coverage: Option<f64>,
     pub explore: ExploreValues,
+    pub sandbox: SandboxValues,
+    pub validation: ValidationValues,
     pub llm: LlmValues,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SandboxValues {
+    pub memory_mb: Option<u64>,
+    pub file_size_mb: Option<u64>,
+    pub cpu_s: Option<u64>,
+    pub open_files: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ValidationValues {
+    pub slow_test_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

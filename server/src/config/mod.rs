@@ -147,6 +147,11 @@ pub struct Config {
     pub engine: EngineChoice,
     pub min_coverage: f64,
     pub explore: ExploreConfig,
+    /// Resource limits of the sandboxed children (src/sandbox/).
+    pub sandbox: crate::sandbox::Limits,
+    /// A generated test that takes longer than this in validation is
+    /// dropped, seconds.
+    pub slow_test_s: f64,
     pub llm: LlmConfig,
 }
 
@@ -163,6 +168,8 @@ impl Default for Config {
             engine: EngineChoice::default(),
             min_coverage: 90.0,
             explore: ExploreConfig::default(),
+            sandbox: crate::sandbox::Limits::default(),
+            slow_test_s: 5.0,
             llm: LlmConfig::default(),
         }
     }
@@ -246,6 +253,32 @@ impl Config {
         }
         set(&mut self.explore.seed, e.seed);
         set(&mut self.explore.allow_unsafe, e.allow_unsafe);
+        let sb = &v.sandbox;
+        let at_least = |key: &str, n: u64, min: u64| -> Result<u64, String> {
+            if n < min {
+                Err(format!("sandbox.{key} must be at least {min}"))
+            } else {
+                Ok(n)
+            }
+        };
+        if let Some(n) = sb.memory_mb {
+            self.sandbox.memory_mb = at_least("memoryMb", n, 256)?;
+        }
+        if let Some(n) = sb.file_size_mb {
+            self.sandbox.file_size_mb = at_least("fileSizeMb", n, 1)?;
+        }
+        if let Some(n) = sb.cpu_s {
+            self.sandbox.cpu_s = at_least("cpuS", n, 10)?;
+        }
+        if let Some(n) = sb.open_files {
+            self.sandbox.open_files = at_least("openFiles", n, 64)?;
+        }
+        if let Some(s) = v.validation.slow_test_s {
+            if !(s > 0.0 && s <= 3600.0) {
+                return Err("validation.slowTestS must be between 0 and 3600 seconds".into());
+            }
+            self.slow_test_s = s;
+        }
         let m = &v.llm;
         if m.provider.is_some() {
             self.llm.provider = m.provider;

@@ -72,15 +72,34 @@ pub struct Limits {
     pub seed: u64,
     /// Targets that delete files, start processes or use the network.
     pub allow_unsafe: bool,
+    /// Resource limits of the sandboxed children (harness, validation).
+    pub sandbox: crate::sandbox::Limits,
+    /// A generated test slower than this in validation is dropped, seconds.
+    pub slow_test_s: f64,
+    /// Variables kept from sandboxed children besides the credential-like
+    /// ones (the configured LLM key's name).
+    pub secret_names: Vec<String>,
 }
 
 impl Limits {
+    /// What confines every child running project code for this generation.
+    pub fn confinement(&self) -> crate::sandbox::Settings {
+        crate::sandbox::Settings {
+            limits: self.sandbox.clone(),
+            allow_process: self.allow_unsafe,
+            secret_names: self.secret_names.clone(),
+        }
+    }
+
     pub fn from_config(c: &Config) -> Limits {
         Limits {
             budget_s: c.explore.budget_s,
             max_calls: c.explore.max_calls,
             seed: c.explore.seed,
             allow_unsafe: c.explore.allow_unsafe,
+            sandbox: c.sandbox.clone(),
+            slow_test_s: c.slow_test_s,
+            secret_names: c.llm.api_key_env.iter().cloned().collect(),
         }
     }
 }

@@ -128,6 +128,9 @@ pub struct Report {
     pub skipped: Vec<NotTargeted>,
     /// Tests the engine proposed that were not written, and why.
     pub dropped: Vec<Dropped>,
+    /// What the OS sandbox enforced on explored code and validation runs
+    /// (docs/security.md), in words.
+    pub sandbox: String,
 }
 
 /// Validated edits, not yet applied.
@@ -182,7 +185,8 @@ async fn plan_in_span(
         targets::choose(project, index, &before.gaps, &req.filter, &import_roots);
     tracing::info!(targets = chosen.len(), "proposing tests");
     let target_ids: Vec<String> = chosen.iter().map(Target::id).collect();
-    let proposals = engine
+    let confine = req.limits.confinement();
+    let mut proposals = engine
         .propose(engine::Job {
             project,
             index,
@@ -193,11 +197,13 @@ async fn plan_in_span(
             cancel,
         })
         .await?;
-    skipped.extend(proposals.skipped);
+    skipped.extend(std::mem::take(&mut proposals.skipped));
+    let leaked = drop_secrets(&mut proposals);
 
     let mut found = candidates::assemble(&gen_dir, proposals.tests);
     skipped.append(&mut found.skipped);
     let mut dropped = std::mem::take(&mut found.dropped);
+    dropped.extend(leaked);
     let sources = found.sources();
     let name = engine.name();
     let header = move |file: &str| {
@@ -211,6 +217,8 @@ async fn plan_in_span(
         header: &header,
         measure: found.needs_measuring(),
         timeout: req.suite_timeout,
+        slow_test_s: req.limits.slow_test_s,
+        confine: Some(&confine),
     };
     let validated =
         validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
@@ -244,8 +252,30 @@ async fn plan_in_span(
             tests_written: written.tests_written,
             skipped,
             dropped,
+            sandbox: crate::sandbox::support().describe(),
         },
     })
+}
+
+/// Proposed tests holding a secret (a value of testgen's environment, a
+/// string shaped like a key) are never written, whatever the engine.
+fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
+    let mut out = Vec::new();
+    p.tests.retain(|t| {
+        let text = format!("{}\n{}", t.test.imports.join("\n"), t.test.source);
+        match crate::sandbox::env::leak_in(&text) {
+            None => true,
+            Some(reason) => {
+                out.push(Dropped {
+                    file: output::test_file_name(&t.target.module),
+                    test: t.test.name.clone(),
+                    reason,
+                });
+                false
+            }
+        }
+    });
+    out
 }
 
 /// The conftest body, when the candidates need it: route tests take its

@@ -23,24 +23,37 @@ pub struct PlainRun {
     pub contexts: Option<TestContexts>,
 }
 
-/// Runs pytest on `paths` (absolute) from the Python root, with the same
-/// import setup as a full run, writing JUnit XML to `junit_xml`. With
-/// `measure` (a coverage data file), also records per-test coverage of the
-/// Python root.
+/// How one run goes besides its paths.
+#[derive(Debug, Clone)]
+pub struct RunOptions<'a> {
+    /// A coverage data file: record per-test coverage of the Python root.
+    pub measure: Option<&'a Path>,
+    pub timeout: Duration,
+    /// Confine the run (generated candidates): src/sandbox/.
+    pub sandbox: Option<&'a crate::sandbox::Policy>,
+    /// More variables for the run (read by testgen's staging conftest).
+    pub env: Vec<(String, String)>,
+}
+
+/// Runs pytest on `paths` (absolute files or node ids) from the Python
+/// root, with the same import setup as a full run, in the order given
+/// (pytest-randomly off), writing JUnit XML to `junit_xml`.
 pub async fn run_paths(
     project: &Project,
     python: &Path,
     paths: &[PathBuf],
     junit_xml: &Path,
-    measure: Option<&Path>,
-    timeout: Duration,
+    opts: &RunOptions<'_>,
     cancel: &CancellationToken,
 ) -> Result<PlainRun, RunnerError> {
+    let measure = opts.measure;
     let cfg = project_config::ProjectConfig::read(&project.python_root);
     let mut args: Vec<OsString> = vec!["-m".into(), "pytest".into(), "-q".into()];
     args.push(format!("--junitxml={}", junit_xml.display()).into());
     args.extend(["-o".into(), "junit_family=xunit1".into()]);
     args.extend(["-p".into(), "no:cacheprovider".into()]);
+    // The order is part of what is checked: the same every run.
+    args.extend(["-p".into(), "no:randomly".into()]);
     // One staged file that does not import must not keep the others from
     // running: each test is judged on its own.
     args.push("--continue-on-collection-errors".into());
@@ -58,13 +71,19 @@ pub async fn run_paths(
     }
     args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
     let _ = std::fs::remove_file(junit_xml);
-    let mut spec = process::Spec::new(python, &project.python_root, timeout)
+    let mut spec = process::Spec::new(python, &project.python_root, opts.timeout)
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONPATH", super::python_path(project));
     if let Some(data) = measure {
         let _ = std::fs::remove_file(data);
         spec = spec.env("COVERAGE_FILE", data);
+    }
+    for (k, v) in &opts.env {
+        spec = spec.env(k, v);
+    }
+    if let Some(policy) = opts.sandbox {
+        spec = spec.sandbox(policy.clone());
     }
     let finished = process::run(&spec, cancel)
         .await

@@ -39,6 +39,9 @@ pub struct Spec {
     pub env: Vec<(OsString, OsString)>,
     pub timeout: Duration,
     pub on_line: Option<LineObserver>,
+    /// Run confined (explored code, generated candidates); None: as the
+    /// user runs it (the project's own suite).
+    pub sandbox: Option<crate::sandbox::Policy>,
 }
 
 impl Spec {
@@ -50,11 +53,18 @@ impl Spec {
             env: Vec::new(),
             timeout,
             on_line: None,
+            sandbox: None,
         }
     }
 
     pub fn on_line(mut self, o: Option<LineObserver>) -> Spec {
         self.on_line = o;
+        self
+    }
+
+    /// Runs the child in the OS sandbox of `policy` (src/sandbox/).
+    pub fn sandbox(mut self, policy: crate::sandbox::Policy) -> Spec {
+        self.sandbox = Some(policy);
         self
     }
 
@@ -115,6 +125,9 @@ impl Finished {
 pub async fn run(spec: &Spec, cancel: &CancellationToken) -> std::io::Result<Finished> {
     let start = Instant::now();
     let mut cmd = tokio::process::Command::new(&spec.program);
+    if let Some(policy) = &spec.sandbox {
+        crate::sandbox::apply(cmd.as_std_mut(), policy)?;
+    }
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())

@@ -29,7 +29,7 @@ def handle_find_app(ctx, req):
     if fw not in ("flask", "fastapi"):
         return {"status": "skipped", "reason": "unknown framework %r" % fw}
     cls_name = "Flask" if fw == "flask" else "FastAPI"
-    status, mod = ctx.guard.run(lambda: __import__(fw), 30.0, False)
+    status, mod = ctx.guard.run(lambda: __import__(fw), 30.0, ctx.enforce_imports)
     if status != "ok":
         return {"status": "skipped", "reason": "%s is not importable in the project's interpreter" % fw}
     app_cls = getattr(mod, cls_name)
@@ -39,9 +39,10 @@ def handle_find_app(ctx, req):
     try:
         factories = []
         for m in modules:
-            status, module = ctx.guard.run(lambda: __import__(m) and sys.modules[m], 30.0, False)
+            status, module = ctx.guard.run(lambda: __import__(m) and sys.modules[m], 30.0, ctx.enforce_imports)
             if status != "ok":
-                errors.append("%s: %s" % (m, last_line(module) if isinstance(module, BaseException) else status))
+                errors.append("%s: %s" % (m, last_line(module) if isinstance(module, BaseException)
+                                          else "refused %s" % module if status == "unsafe" else status))
                 continue
             for name, obj in sorted(vars(module).items()):
                 if isinstance(obj, app_cls) and found is None:
@@ -62,7 +63,7 @@ def handle_find_app(ctx, req):
                     exprs.insert(0, "%s({'TESTING': True})" % name)
                 for expr in exprs:
                     ns = {name: fn}
-                    status, app = ctx.guard.run(lambda: eval(expr, ns), 30.0, False)
+                    status, app = ctx.guard.run(lambda: eval(expr, ns), 30.0, ctx.enforce_imports)
                     if status == "ok" and isinstance(app, app_cls):
                         found = {"framework": fw, "import": "from %s import %s" % (m, name), "expr": expr}
                         break

@@ -151,10 +151,13 @@ def django_setup(ctx):
     except (ImportError, ValueError):
         return
     os.environ[DSM] = mod
+    if getattr(ctx, "snapshot", None) is not None:
+        ctx.snapshot.pin_env(DSM, mod)
     dj.settings_module = mod
-    status, res = ctx.guard.run(lambda: _django_configure(ctx), 120.0, False)
+    status, res = ctx.guard.run(lambda: _django_configure(ctx), 120.0, ctx.enforce_imports)
     if status != "ok":
-        dj.error = last_line(res) if isinstance(res, BaseException) else status
+        dj.error = last_line(res) if isinstance(res, BaseException) else \
+            "refused %s" % res if status == "unsafe" else status
         dj.db_ok = False
 
 

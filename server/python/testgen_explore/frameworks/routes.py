@@ -43,10 +43,11 @@ class RouteExplorer(Explorer):
         self.framework = app_json.get("framework")
         saved = forget_project_modules(self.ctx)
         try:
-            status, app = self.ctx.guard.run(lambda: build_app(app_json), 60.0, False)
+            status, app = self.ctx.guard.run(lambda: build_app(app_json), 60.0, self.ctx.enforce_imports)
             if status != "ok":
                 raise SkipTarget("cannot create the application (%s): %s" % (
-                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException) else status))
+                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException)
+                    else "refused %s" % app if status == "unsafe" else status))
             specs = flask_specs(self.ctx, app) if self.framework == "flask" else fastapi_specs(self.ctx, app)
         finally:
             restore_project_modules(self.ctx, saved)

@@ -8,11 +8,21 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::package::{self, Launch};
 use super::protocol::{Answer, Ready, Request, PROTOCOL};
+use crate::sandbox;
+
+/// A protocol line longer than this is not the harness speaking.
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+/// Lines of the harness's stderr (the project's prints) are cut here: a
+/// gigabyte printed without a newline must not grow testgen's memory.
+const MAX_LOG_LINE: usize = 2000;
+
+/// What confines a harness besides its in-process guard.
+pub type Confinement = sandbox::Settings;
 
 /// How long an interpreter may take to start and import nothing.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,7 +50,7 @@ pub struct Harness {
     child: Child,
     group: Option<i32>,
     stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: BufReader<ChildStdout>,
     _cwd: tempfile::TempDir,
 }
 
@@ -53,6 +63,7 @@ impl Harness {
         root: &Path,
         sys_path: &[PathBuf],
         seed: u64,
+        confine: &Confinement,
     ) -> Result<Harness, HarnessError> {
         let start_err = |source| HarnessError::Start {
             python: python.to_path_buf(),
@@ -69,9 +80,14 @@ impl Harness {
             root,
             sys_path,
             seed,
+            allow_unsafe: confine.allow_process,
             cwd: cwd.path(),
         };
-        let mut cmd = tokio::process::Command::from(launch.command());
+        let mut std_cmd = launch.command();
+        // Its temporary directory is the only place it may write: the
+        // package in the cache is written (and repaired) before each start.
+        sandbox::apply(&mut std_cmd, &confine.policy(cwd.path())).map_err(start_err)?;
+        let mut cmd = tokio::process::Command::from(std_cmd);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -80,7 +96,7 @@ impl Harness {
         let mut child = cmd.spawn().map_err(start_err)?;
         let group = child.id().map(|id| id as i32);
         let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         if let Some(err) = child.stderr.take() {
             tokio::spawn(log_stderr(err));
         }
@@ -137,12 +153,19 @@ impl Harness {
     }
 
     async fn read_line(&mut self, deadline: Duration) -> Result<String, HarnessError> {
-        match tokio::time::timeout(deadline, self.stdout.next_line()).await {
+        match tokio::time::timeout(deadline, read_line(&mut self.stdout, MAX_ANSWER)).await {
             Err(_) => {
                 self.kill();
                 Err(HarnessError::Timeout(deadline.as_secs()))
             }
-            Ok(Ok(Some(line))) => Ok(line),
+            Ok(Ok(Some((line, false)))) => Ok(String::from_utf8_lossy(&line).into_owned()),
+            Ok(Ok(Some((_, true)))) => {
+                self.kill();
+                Err(HarnessError::Protocol(format!(
+                    "an answer longer than {} MiB",
+                    MAX_ANSWER >> 20
+                )))
+            }
             Ok(Ok(None)) | Ok(Err(_)) => Err(self.died().await),
         }
     }
@@ -200,11 +223,70 @@ fn clip(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
-/// The harness and the code under test print to stderr: log it, bounded.
+/// The harness and the code under test print to stderr: log it, bounded,
+/// as bytes (any encoding). Read to the end whatever comes: a reader that
+/// stopped would leave the harness's prints failing with a broken pipe.
 async fn log_stderr(err: tokio::process::ChildStderr) {
-    let mut lines = BufReader::new(err).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let line: String = line.chars().take(2000).collect();
-        tracing::debug!(target: "testgen::explore", "{line}");
+    let mut r = BufReader::new(err);
+    while let Ok(Some((line, cut))) = read_line(&mut r, MAX_LOG_LINE).await {
+        let text = String::from_utf8_lossy(&line);
+        let more = if cut { " [...]" } else { "" };
+        tracing::debug!(target: "testgen::explore", "{}{more}", text.trim_end_matches('\r'));
+    }
+}
+
+/// The next line of `r` without its newline, at most `max` bytes of it
+/// kept (true: the rest was cut and skipped); None at the end.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+    let mut line = Vec::new();
+    let mut cut = false;
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(any.then_some((line, cut)));
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        let room = max.saturating_sub(line.len());
+        cut |= chunk.len() > room;
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            return Ok(Some((line, cut)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_bytes_bounded_and_survive_bad_utf8() {
+        let mut data = b"ok\n\xff\xfe bad\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 100_000));
+        data.extend(b"\nlast");
+        let mut r = BufReader::with_capacity(1024, &data[..]);
+        assert_eq!(
+            read_line(&mut r, 10).await.unwrap(),
+            Some((b"ok".to_vec(), false))
+        );
+        let (bad, _) = read_line(&mut r, 10).await.unwrap().unwrap();
+        assert_eq!(String::from_utf8_lossy(&bad), "\u{fffd}\u{fffd} bad");
+        let (long, cut) = read_line(&mut r, 10).await.unwrap().unwrap();
+        assert!(cut && long.len() == 10);
+        assert_eq!(
+            read_line(&mut r, 10).await.unwrap(),
+            Some((b"last".to_vec(), false))
+        );
+        assert_eq!(read_line(&mut r, 10).await.unwrap(), None);
     }
 }

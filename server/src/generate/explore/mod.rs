@@ -56,6 +56,7 @@ impl Engine for ExploreEngine {
             seed: job.limits.seed,
             allow_unsafe: job.limits.allow_unsafe,
             jobs: self.jobs,
+            confine: job.limits.confinement(),
         };
         let env = Env {
             python: job.python.clone(),
@@ -121,6 +122,8 @@ pub struct Settings {
     pub allow_unsafe: bool,
     /// Harnesses running at once.
     pub jobs: usize,
+    /// The OS sandbox of each harness.
+    pub confine: harness::Confinement,
 }
 
 impl Default for Settings {
@@ -132,6 +135,7 @@ impl Default for Settings {
             seed: 0,
             allow_unsafe: false,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            confine: harness::Confinement::default(),
         }
     }
 }
@@ -292,10 +296,18 @@ async fn explore_module(
             _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into())),
         };
         match answer {
-            Ok(answer) => out.push(TargetResult {
-                explored: explored(answer),
-                target,
-            }),
+            Ok(answer) => {
+                if let Some(why) = &answer.restart {
+                    tracing::info!(target = %target.id(), "fresh harness for the next target: {why}");
+                    if let Some(h) = harness.take() {
+                        h.shutdown().await;
+                    }
+                }
+                out.push(TargetResult {
+                    explored: explored(answer),
+                    target,
+                })
+            }
             Err(e) => {
                 tracing::warn!(target = %target.id(), "harness lost: {e}");
                 // A new harness for the rest: this one is dead or killed.
@@ -317,6 +329,7 @@ async fn start(env: &Env, settings: &Settings) -> Result<Harness, HarnessError> 
         &env.root,
         &env.sys_path,
         settings.seed,
+        &settings.confine,
     )
     .await
 }

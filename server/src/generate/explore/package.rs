@@ -86,6 +86,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/protocol.py"),
     ),
     (
+        "testgen_explore/refusals.py",
+        include_str!("../../../python/testgen_explore/refusals.py"),
+    ),
+    (
         "testgen_explore/render.py",
         include_str!("../../../python/testgen_explore/render.py"),
     ),
@@ -104,6 +108,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "testgen_explore/source.py",
         include_str!("../../../python/testgen_explore/source.py"),
+    ),
+    (
+        "testgen_explore/state.py",
+        include_str!("../../../python/testgen_explore/state.py"),
     ),
     (
         "testgen_explore/templates.py",
@@ -169,6 +177,8 @@ pub struct Launch<'a> {
     /// Prepended to `sys.path`, in order (the Python root, pytest's `pythonpath`).
     pub sys_path: &'a [PathBuf],
     pub seed: u64,
+    /// Module-level code may do what the guard refuses (`--allow-unsafe`).
+    pub allow_unsafe: bool,
     /// A fresh temporary directory: project code never runs with the
     /// project as its cwd.
     pub cwd: &'a Path,
@@ -194,6 +204,9 @@ impl Launch<'_> {
             .arg(rules);
         for p in self.sys_path {
             cmd.arg("--sys-path").arg(p);
+        }
+        if self.allow_unsafe {
+            cmd.arg("--allow-unsafe");
         }
         cmd.current_dir(self.cwd)
             .env("PYTHONHASHSEED", "0")

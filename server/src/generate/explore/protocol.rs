@@ -171,6 +171,11 @@ pub struct ExploreAnswer {
     pub lines: Option<LineCoverage>,
     #[serde(default)]
     pub tests: Vec<ExploredTest>,
+    /// The harness could not put its state back after this target (a
+    /// thread still running, a signal handler it cannot reset): what
+    /// remains. The next target gets a fresh harness.
+    #[serde(default)]
+    pub restart: Option<String>,
 }
 
 /// The target's statement lines and those the kept tests reach.

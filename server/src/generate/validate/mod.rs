@@ -7,7 +7,14 @@
 //! Judged per test: a file that does not import (one test's bad import
 //! line) is split, each test staged in a file of its own with its own
 //! imports, so only the tests that break it are dropped. A run that times
-//! out passes nothing.
+//! out passes nothing; a test slower than `validation.slowTestS` in any run
+//! is dropped, and so is one that leaves process state changed (the staging
+//! conftest's plugin records it, `server/python/staging/`).
+//!
+//! Every run is confined by the OS sandbox (src/sandbox/): these are tests
+//! nobody has read yet. Once a round is clean, `isolation` runs the
+//! survivors in reverse order before the user's own suite and drops what
+//! depends on order or makes a user test fail.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,6 +29,14 @@ use crate::index::model::RelPath;
 use crate::runner::plain::{self, PlainRun};
 use crate::runner::{process, RunnerError, TestOutcome};
 use crate::workspace::Project;
+
+mod isolation;
+
+/// Appended to the staging conftest only: records the state each generated
+/// test leaves changed, and orders the isolation run.
+const PLUGIN: &str = include_str!("../../../python/staging/conftest_plugin.py");
+/// Where the plugin writes what each test left changed (node id → what).
+const STATE_REPORT: &str = "state.json";
 
 /// Runs in a row a test must pass.
 pub const RUNS: usize = 3;
@@ -58,8 +73,12 @@ pub struct Options<'a> {
     pub header: &'a (dyn Fn(&str) -> String + Sync),
     /// Record per-test coverage (for tests whose reach is unknown).
     pub measure: bool,
-    /// Limit of one pytest run.
+    /// Limit of one pytest run (`--timeout`).
     pub timeout: Duration,
+    /// A test slower than this in any run is dropped, seconds.
+    pub slow_test_s: f64,
+    /// The sandbox of every run; None only where no project code runs.
+    pub confine: Option<&'a crate::sandbox::Settings>,
 }
 
 /// Where each staged file's tests come from.
@@ -102,10 +121,26 @@ pub async fn validate(
         .prefix(&format!("{STAGING}{}-", std::process::id()))
         .tempdir_in(&tests_dir)
         .map_err(io("creating the staging directory".into()))?;
+    let conftest = output::conftest_text(opts.conftest.unwrap_or(""), opts.import_roots);
     write(
         &staging.path().join("conftest.py"),
-        &output::conftest_text(opts.conftest.unwrap_or(""), opts.import_roots),
+        &format!("{conftest}\n\n{PLUGIN}"),
     )?;
+    // The runs' TMPDIR (pytest's tmp_path): outside the project.
+    let tmp = tempfile::Builder::new()
+        .prefix("testgen-validate-")
+        .tempdir()
+        .map_err(io("creating a temporary directory".into()))?;
+    let policy = opts.confine.map(|c| {
+        c.policy(tmp.path())
+            .writable(staging.path())
+            .writable(project.root.join(crate::workspace::artifacts::DIR))
+    });
+    let state_report = staging.path().join(STATE_REPORT);
+    let run_env = vec![(
+        "TESTGEN_STATE_REPORT".to_string(),
+        state_report.display().to_string(),
+    )];
     let mut split: BTreeSet<String> = BTreeSet::new();
     let mut was_split: BTreeSet<String> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
@@ -115,28 +150,61 @@ pub async fn validate(
         let data = staging.path().join(".coverage");
         let mut failures = Failures::default();
         for run in 1..=RUNS {
-            let measure = (opts.measure && run == 1).then_some(data.as_path());
-            let r = plain::run_paths(
-                project,
-                python,
-                &paths,
-                &junit,
-                measure,
-                opts.timeout,
-                cancel,
-            )
-            .await?;
+            let run_opts = plain::RunOptions {
+                measure: (opts.measure && run == 1).then_some(data.as_path()),
+                timeout: opts.timeout,
+                sandbox: policy.as_ref(),
+                env: run_env.clone(),
+            };
+            let _ = std::fs::remove_file(&state_report);
+            let r = plain::run_paths(project, python, &paths, &junit, &run_opts, cancel).await?;
             if r.exit == process::Exit::Cancelled {
                 return Err(ValidateError::Cancelled);
             }
             failures.collect(&r, run, &staged, &v.files);
+            failures.slow(&r, run, &staged, opts.slow_test_s);
+            failures.left_state(&state_report, &staged);
             if let Some(c) = &r.contexts {
                 record_reach(c, &staged, &mut v.reached);
             }
         }
         if failures.is_empty() && split.is_empty() {
             tracing::info!(round, "generated tests passed {RUNS} runs");
+            let run_opts = plain::RunOptions {
+                measure: None,
+                timeout: opts.timeout,
+                sandbox: policy.as_ref(),
+                env: vec![("TESTGEN_ORDER".into(), "reversed".into())],
+            };
+            let check = isolation::Check {
+                project,
+                python,
+                staging: staging.path(),
+                run: &run_opts,
+                cancel,
+            };
+            for ((file, test), reason) in check.run(&paths, &staged, &v.files).await? {
+                if let Some(m) = v.files.get_mut(&file) {
+                    m.remove(&test);
+                    v.dropped.push(Dropped { file, test, reason });
+                }
+            }
+            v.files.retain(|_, m| !m.tests.is_empty());
             return Ok(v);
+        }
+        if !failures.polluters.is_empty() {
+            // The rest is judged again without them.
+            for ((file, test), reason) in std::mem::take(&mut failures.polluters) {
+                if let Some(m) = v.files.get_mut(&file) {
+                    m.remove(&test);
+                    v.dropped.push(Dropped { file, test, reason });
+                }
+            }
+            v.files.retain(|_, m| !m.tests.is_empty());
+            if v.files.is_empty() {
+                return Ok(v);
+            }
+            continue;
         }
         let newly_split = failures.apply(&mut v, &split, &was_split);
         // Split files that came through are confirmed whole next round.
@@ -244,11 +312,14 @@ struct Failures {
     tests: BTreeMap<TestKey, String>,
     /// Whole files that did not import, with pytest's message.
     files: BTreeMap<String, String>,
+    /// Tests that left process state changed: dropped first, alone, since
+    /// the other failures of the round may be their doing.
+    polluters: BTreeMap<TestKey, String>,
 }
 
 impl Failures {
     fn is_empty(&self) -> bool {
-        self.tests.is_empty() && self.files.is_empty()
+        self.tests.is_empty() && self.files.is_empty() && self.polluters.is_empty()
     }
 
     /// Records every test of this run that did not pass, with why.
@@ -317,6 +388,43 @@ impl Failures {
         }
     }
 
+    /// Tests that passed but took longer than `limit` seconds.
+    fn slow(&mut self, r: &PlainRun, run: usize, staged: &BTreeMap<String, Staged>, limit: f64) {
+        for t in &r.tests {
+            if t.outcome != TestOutcome::Passed || t.duration_s <= limit {
+                continue;
+            }
+            if let Some(key) = staged_key(&t.nodeid, staged) {
+                self.tests.entry(key).or_insert_with(|| {
+                    format!(
+                        "took {:.1} s in validation run {run} of {RUNS}, more than the limit of {limit} s (validation.slowTestS)",
+                        t.duration_s
+                    )
+                });
+            }
+        }
+    }
+
+    /// Tests that left process state changed for the tests after them.
+    fn left_state(&mut self, report: &Path, staged: &BTreeMap<String, Staged>) {
+        let Ok(bytes) = std::fs::read(report) else {
+            return;
+        };
+        let Ok(map) = serde_json::from_slice::<BTreeMap<String, Vec<String>>>(&bytes) else {
+            return;
+        };
+        for (nodeid, what) in map {
+            if let Some(key) = staged_key(&nodeid, staged) {
+                self.polluters.entry(key).or_insert_with(|| {
+                    format!(
+                        "leaves {} changed after it ran: later tests, the user's included, would see it",
+                        what.join(", ")
+                    )
+                });
+            }
+        }
+    }
+
     /// Drops the failed tests; returns the files to validate test by test
     /// next round. A file that was split before and still does not import
     /// whole loses its remaining tests: each passes alone, not together.
@@ -350,6 +458,16 @@ impl Failures {
         }
         next
     }
+}
+
+/// The (file, test) a staged node id stands for.
+fn staged_key(nodeid: &str, staged: &BTreeMap<String, Staged>) -> Option<TestKey> {
+    let (staged_file, test) = split_nodeid(nodeid);
+    let s = staged.get(&staged_file)?;
+    if test.is_empty() {
+        return None;
+    }
+    Some((s.file.clone(), test))
 }
 
 fn staged_tests(s: &Staged, files: &BTreeMap<String, TestModule>) -> Vec<TestKey> {
