@@ -29,6 +29,8 @@ pub struct LspClient {
     pub config: Value,
     /// The documents this client has open, as an editor holds them.
     pub editor: Editor,
+    /// Responses that arrived while waiting for another one.
+    responses: std::collections::HashMap<i64, Value>,
 }
 
 /// Generous: on a loaded 2-core CI machine a pytest run with coverage can
@@ -93,6 +95,7 @@ impl LspClient {
             next_id: 1,
             seen: Vec::new(),
             config: json!({}),
+            responses: std::collections::HashMap::new(),
             editor: Editor::default(),
         }
     }
@@ -144,23 +147,41 @@ impl LspClient {
 
     /// Sends a request and waits for its response: Ok(result) or Err(error).
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.send_request(method, params);
+        self.response(id)
+    }
+
+    /// Sends a request without waiting; its answer is `response(id)`.
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        self.response(id)
+        id
     }
 
     pub fn response(&mut self, id: i64) -> Result<Value, Value> {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let msg = self
-                .next(deadline)
-                .unwrap_or_else(|| panic!("no response to request {id}"));
-            if msg.get("method").is_none() && msg["id"] == json!(id) {
-                return match msg.get("error") {
-                    Some(e) => Err(e.clone()),
-                    None => Ok(msg["result"].clone()),
-                };
+            let msg = match self.responses.remove(&id) {
+                Some(m) => m,
+                None => self
+                    .next(deadline)
+                    .unwrap_or_else(|| panic!("no response to request {id}")),
+            };
+            if msg.get("method").is_some() {
+                continue;
+            }
+            match msg["id"].as_i64() {
+                Some(got) if got == id => {
+                    return match msg.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(msg["result"].clone()),
+                    }
+                }
+                Some(other) => {
+                    self.responses.insert(other, msg);
+                }
+                None => {}
             }
         }
     }
