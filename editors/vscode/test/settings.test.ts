@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { removedKeys, sectionOf, serverKeys, userLayer, userValue, type Inspected } from '../src/pure/settings';
+import { CLIENT_ONLY_KEYS, removedKeys, sectionOf, serverKeys, userLayer, userValue, type Inspected } from '../src/pure/settings';
 
 // Tests run from out/test/; package.json is two levels up.
 const packageJson: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
@@ -16,7 +16,13 @@ describe('serverKeys', () => {
     assert.ok(keys.includes('llm.apiKeyEnv'));
     assert.ok(!keys.includes('path'));
     assert.ok(!keys.includes('trace.server'));
-    assert.equal(keys.length, 18);
+    // Every contributed key is either sent to the server or client-only: none is lost.
+    const contributed = Object.keys(
+      (packageJson as { contributes: { configuration: { properties: Record<string, unknown> } } }).contributes
+        .configuration.properties,
+    ).filter((k) => k.startsWith('testgen.'));
+    assert.equal(keys.length + CLIENT_ONLY_KEYS.length, contributed.length);
+    assert.equal(new Set(keys).size, keys.length);
   });
 
   it('reads contributes.configuration given as an array of blocks', () => {
