@@ -60,6 +60,8 @@ pub struct Proposals {
     /// Targets the engine could not address, with the reason.
     pub skipped: Vec<NotTargeted>,
     pub support: Support,
+    /// Calls that raised where the project's code looks wrong.
+    pub suspected_bugs: Vec<super::SuspectedBug>,
 }
 
 /// Limits of one generation, whatever the engine.

@@ -16,6 +16,7 @@ mod edits;
 pub mod engine;
 pub mod explore;
 pub mod output;
+pub mod suspected;
 pub mod targets;
 mod validate;
 
@@ -31,6 +32,7 @@ use crate::workspace::{artifacts, Project};
 pub use baseline::{Coverage, Kind as BaselineKind, Source as BaselineSource};
 pub use engine::{AnyEngine, Engine, Limits};
 use output::FileEdit;
+pub use suspected::{Finder, SuspectedBug};
 pub use targets::{Filter, NotTargeted, Target};
 pub use validate::Dropped;
 
@@ -128,6 +130,9 @@ pub struct Report {
     pub skipped: Vec<NotTargeted>,
     /// Tests the engine proposed that were not written, and why.
     pub dropped: Vec<Dropped>,
+    /// Calls that raised where the project's code looks wrong (engines
+    /// report them; they are never pinned silently).
+    pub suspected_bugs: Vec<SuspectedBug>,
     /// What the OS sandbox enforced on explored code and validation runs
     /// (docs/security.md), in words.
     pub sandbox: String,
@@ -252,6 +257,7 @@ async fn plan_in_span(
             tests_written: written.tests_written,
             skipped,
             dropped,
+            suspected_bugs: std::mem::take(&mut proposals.suspected_bugs),
             sandbox: crate::sandbox::support().describe(),
         },
     })
