@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod generate;
 pub mod index;
 pub mod lsp;
+pub mod pipeline;
 pub mod runner;
 pub mod sandbox;
 pub mod workspace;
