@@ -125,9 +125,10 @@ pub async fn merge(
     cancel: &CancellationToken,
 ) -> Result<RunReport, PipelineError> {
     let started = Instant::now();
+    // Absolute: coverage.py runs in the project's directory.
     let shards = dirs
         .iter()
-        .map(|d| load(d))
+        .map(|d| load(&std::path::absolute(d).unwrap_or_else(|_| d.clone())))
         .collect::<Result<Vec<_>, _>>()
         .map_err(merge_err)?;
     complete(&shards).map_err(merge_err)?;
@@ -294,6 +295,8 @@ fn copy_tests(project: &Project, shards: &[Loaded]) -> Result<(), MergeError> {
         artifacts::write_atomic(&target, bytes).map_err(bad)?;
     }
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| bad(std::io::Error::other(e)))?;
+    let mut json = json;
+    json.push(b'\n');
     artifacts::write_atomic(&gen.join("_manifest.json"), &json).map_err(bad)?;
     Ok(())
 }

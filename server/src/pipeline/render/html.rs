@@ -27,7 +27,7 @@ td.num,th.num{text-align:right}
 .card b{display:block;font-size:20px}
 .bar{background:#eaeef2;height:8px;border-radius:4px;min-width:80px}
 .bar span{display:block;height:8px;border-radius:4px;background:#2da44e}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
 .muted{color:#57606a}
 "#;
 
