@@ -346,8 +346,8 @@ fn three_merged_shards_equal_one_unsharded_run() {
                 &["--iterations", "1", "--shard", &format!("{k}/3")],
                 &[],
             );
-            // A shard covers a third: its own gate may fail; merge gates.
-            assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+            // A shard covers a third: its gates are left to the merge.
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
             assert!(s.path().join(".testgen/shard.json").is_file());
             s
         })

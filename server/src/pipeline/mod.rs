@@ -129,6 +129,7 @@ async fn run_in_span(
 ) -> Result<RunReport, PipelineError> {
     let started = Instant::now();
     let _lock = runner::lock_project(&project.root, cancel).await?;
+    let opts = &with_xdist(project, opts).await?;
     files::clean(&project.root).map_err(io("removing the previous run's artifacts"))?;
     let manual = files::manual_tests(project);
     files::write_json(&project.root, "manual_test_result.json", &manual)
@@ -240,6 +241,29 @@ fn write_analysis(project: &Project, index: &Index) -> Result<(), PipelineError>
     files::write_json(&project.root, "analysis.json", &analysis)
         .map_err(io("writing analysis.json"))?;
     Ok(())
+}
+
+/// The measuring runs go over every core with pytest-xdist (`-n auto`)
+/// when the project's interpreter has it and the user did not choose.
+async fn with_xdist(project: &Project, opts: &Options) -> Result<Options, PipelineError> {
+    let interp =
+        runner::python::discover(opts.python.as_deref(), &project.root, &project.python_root)?;
+    let toolchain = runner::python::check(&interp.path).await?;
+    let mut out = opts.clone();
+    let args = &opts.pytest_args;
+    let chose = args
+        .iter()
+        .any(|a| a.starts_with("-n") || a.starts_with("--numprocesses"))
+        || args.windows(2).any(|w| w[0] == "-p" && w[1] == "no:xdist");
+    if toolchain.xdist.is_some() && !chose {
+        tracing::info!(
+            "pytest-xdist {} found: measuring runs use -n auto",
+            toolchain.xdist.as_deref().unwrap_or("?")
+        );
+        out.pytest_args
+            .extend(["-n".to_string(), "auto".to_string()]);
+    }
+    Ok(out)
 }
 
 async fn full_run(

@@ -368,6 +368,19 @@ fn files_of(args: &[String]) -> Vec<String> {
     out
 }
 
+/// What `--cov` measures: the Python root, and a src-layout's `src/` by
+/// name. coverage.py reports files no test imported only inside packages
+/// of a source directory, and `src/` is no package: without it a src-layout
+/// project with no tests would have no report at all.
+pub fn coverage_sources(python_root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![python_root.to_path_buf()];
+    let src = python_root.join("src");
+    if src.is_dir() && !src.join("__init__.py").exists() {
+        out.push(src);
+    }
+    out
+}
+
 /// pytest's command line: the project's own configuration stays in force;
 /// testgen adds what it needs and leaves out what the project already set.
 fn pytest_spec(
@@ -384,7 +397,9 @@ fn pytest_spec(
         if cfg.coverage_source {
             args.push("--cov".into());
         } else {
-            args.push(format!("--cov={}", project.python_root.display()).into());
+            for dir in coverage_sources(&project.python_root) {
+                args.push(format!("--cov={}", dir.display()).into());
+            }
         }
     }
     if !cfg.has_option("--cov-branch") && !cfg.coverage_branch {

@@ -59,7 +59,9 @@ pub async fn run_paths(
     args.push("--continue-on-collection-errors".into());
     match measure {
         Some(_) => {
-            args.push(format!("--cov={}", project.python_root.display()).into());
+            for dir in super::coverage_sources(&project.python_root) {
+                args.push(format!("--cov={}", dir.display()).into());
+            }
             args.extend(["--cov-context=test".into(), "--cov-report=".into()]);
         }
         // The project's addopts may ask for coverage; a plain run does not

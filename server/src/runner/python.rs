@@ -37,6 +37,10 @@ pub struct Toolchain {
     pub pytest: String,
     pub pytest_cov: String,
     pub coverage: String,
+    /// pytest-xdist's version when the interpreter has it (`testgen run`
+    /// spreads its measuring runs over the cores with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xdist: Option<String>,
 }
 
 /// Finds the interpreter for a project (see the module doc for the order).
@@ -132,6 +136,11 @@ for mod, dist, key in (("pytest", "pytest", "pytest"), ("pytest_cov", "pytest-co
             out[key] = getattr(m, "__version__", "?")
     except Exception:
         out["missing"].append(dist)
+try:
+    from importlib.metadata import version
+    out["xdist"] = version("pytest-xdist")
+except Exception:
+    pass
 print(json.dumps(out))
 "#;
 
@@ -201,6 +210,7 @@ pub async fn check(python: &Path) -> Result<Toolchain, RunnerError> {
         pytest: s("pytest"),
         pytest_cov: s("pytest_cov"),
         coverage: s("coverage"),
+        xdist: v["xdist"].as_str().map(String::from),
     };
     if let Ok(mut c) = cache().lock() {
         c.insert(key, t.clone());
