@@ -6,6 +6,7 @@ mod generate_cmd;
 mod index_cmd;
 mod lsp_cmd;
 mod project_config;
+mod prompt_cmd;
 mod test_cmd;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Test(test_cmd::Args),
     /// Write validated tests for the untested code under tests/generated/.
     Generate(generate_cmd::Args),
+    /// Print the exact LLM request for a target, without sending it.
+    Prompt(prompt_cmd::Args),
     /// Run the language server over stdio.
     Lsp(lsp_cmd::Args),
 }
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
         Some(Command::Gaps(args)) => gaps_cmd::run(args),
         Some(Command::Test(args)) => test_cmd::run(args),
         Some(Command::Generate(args)) => generate_cmd::run(args),
+        Some(Command::Prompt(args)) => prompt_cmd::run(args),
         Some(Command::Lsp(args)) => lsp_cmd::run(args),
         None if cli.stdio => lsp_cmd::run(lsp_cmd::Args::default_limits()),
         None => {
