@@ -282,6 +282,7 @@ async fn plan_in_span(
     dropped.extend(validated.dropped.iter().cloned());
     let kept = found.keep_measured(validated, &mut dropped);
 
+    let usage = engine.usage();
     let written = edits::build(edits::Input {
         project,
         gen_dir: &gen_dir,
@@ -292,6 +293,7 @@ async fn plan_in_span(
         header: &header,
         conftest: conftest.as_deref(),
         import_roots: &roots_rel,
+        llm: usage.as_ref(),
     });
     skipped.extend(written.skipped);
     Ok(Plan {
@@ -311,7 +313,7 @@ async fn plan_in_span(
             dropped,
             suspected_bugs: suspected,
             sandbox: crate::sandbox::support().describe(),
-            llm: engine.usage(),
+            llm: usage,
             repair_rounds: round,
         },
     })

@@ -58,6 +58,16 @@ pub struct RunUsage {
     pub cost_usd: f64,
     /// Why the run stopped asking, when a cap stopped it.
     pub stopped: Option<String>,
+    /// Each call sent, in order of its answer.
+    #[serde(default)]
+    pub per_call: Vec<CallRecord>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
 }
 
 #[derive(Debug)]
@@ -108,7 +118,13 @@ impl Accounting {
         let mut u = self.lock();
         u.prompt_tokens += usage.prompt_tokens;
         u.completion_tokens += usage.completion_tokens;
-        u.cost_usd += self.cost(usage);
+        let cost = self.cost(usage);
+        u.cost_usd += cost;
+        u.per_call.push(CallRecord {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cost_usd: cost,
+        });
     }
 
     pub fn record_cached(&self, _usage: &Usage) {
