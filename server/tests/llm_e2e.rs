@@ -390,3 +390,44 @@ fn fastapiapp_validation_status_is_422() {
     );
     key_nowhere(p.path(), &[&out]);
 }
+
+#[test]
+fn prompt_prints_the_exact_request_without_sending() {
+    let stub = Stub::start(|_, _| Reply::text("never asked"));
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let py = common::python();
+    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args([
+            "prompt",
+            p.path().to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--target",
+            "plainlib/pricing.py::bulk_price",
+        ])
+        .env("OPENAI_API_KEY", KEY)
+        .env("TESTGEN_LLM_PROVIDER", "openai")
+        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
+        .env("OPENAI_BASE_URL", stub.url("/v1"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stub.count(), 0, "nothing sent");
+    assert!(text.contains("/v1/chat/completions"), "{text}");
+    assert!(text.contains("headers: authorization"), "{text}");
+    assert!(text.contains("Write tests for `bulk_price`"), "{text}");
+    assert!(text.contains("# MISSING"), "{text}");
+    assert!(text.contains("\"get_info\""), "{text}");
+    assert!(text.contains("\"model\": \"gpt-4o-mini\""), "{text}");
+    assert!(!text.contains(KEY) && !String::from_utf8_lossy(&out.stderr).contains(KEY));
+    // The body printed is the one generate sends first.
+    let json_start = text.find('{').unwrap();
+    let end = text.rfind('}').unwrap();
+    let body: Value = serde_json::from_str(&text[json_start..=end]).unwrap();
+    assert_eq!(body["messages"][0]["role"], "system");
+}

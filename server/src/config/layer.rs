@@ -310,6 +310,43 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_llm_variables() {
+        let env = |k: &str| {
+            let v = match k {
+                "AZURE_OPENAI_ENDPOINT" => "https://r.openai.azure.com",
+                "AZURE_OPENAI_DEPLOYMENT" => "prod-4o",
+                "AZURE_OPENAI_API_KEY" => "k",
+                "AZURE_OPENAI_API_VERSION" => "2024-06-01",
+                "OPENAI_TIMEOUT" => "30",
+                "OPENAI_REQUEST_TIMEOUT" => "45",
+                "OPENAI_CONNECT_TIMEOUT" => "5",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let m = Layer::from_env(env, Path::new("/p")).unwrap().values.llm;
+        assert_eq!(m.provider, Some(Provider::Azure));
+        assert_eq!(m.base_url.as_deref(), Some("https://r.openai.azure.com"));
+        assert_eq!(m.model.as_deref(), Some("prod-4o"));
+        assert_eq!(m.api_key_env.as_deref(), Some("AZURE_OPENAI_API_KEY"));
+        assert_eq!(m.api_version.as_deref(), Some("2024-06-01"));
+        assert_eq!(m.timeout_s, Some(45.0), "the request timeout wins");
+        assert_eq!(m.connect_timeout_s, Some(5.0));
+        let openai = |k: &str| (k == "OPENAI_BASE_URL").then(|| "http://h/v1".to_string());
+        let m = Layer::from_env(openai, Path::new("/p")).unwrap().values.llm;
+        assert_eq!(m.provider, None, "a base URL alone configures no provider");
+        assert_eq!(m.base_url.as_deref(), Some("http://h/v1"));
+        let bad = |k: &str| (k == "TESTGEN_LLM_PROVIDER").then(|| "bard".to_string());
+        let e = Layer::from_env(bad, Path::new("/p"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TESTGEN_LLM_PROVIDER") && e.contains("openai-compatible"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn environment_variables() {
         let env = |k: &str| match k {
             "TESTGEN_ENGINE" => Some("explore".to_string()),

@@ -108,3 +108,70 @@ impl Engine for HybridEngine {
         Some(self.llm.usage())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::engine::{Proposal, TestSource};
+    use crate::generate::targets::TargetKind;
+    use crate::index::model::RelPath;
+
+    fn target(q: &str, missing: &[u32]) -> Target {
+        Target {
+            path: RelPath::new("m.py"),
+            abs: "/p/m.py".into(),
+            module: "m".into(),
+            qualname: q.into(),
+            kind: TargetKind::Function,
+            line: 1,
+            end_line: 20,
+            missing_lines: missing.to_vec(),
+            framework: None,
+        }
+    }
+
+    #[test]
+    fn the_llm_gets_only_what_explore_missed_with_its_findings() {
+        let (f, g, h) = (
+            target("f", &[2, 3, 4]),
+            target("g", &[5, 6]),
+            target("h", &[7]),
+        );
+        let explored = Proposals {
+            tests: vec![
+                Proposal {
+                    target: f.clone(),
+                    test: TestSource {
+                        name: "test_f".into(),
+                        source: "def test_f():\n    assert f(1) == 2\n".into(),
+                        imports: vec![],
+                        fixtures: vec![],
+                    },
+                    reaches: Some(vec![2, 3]),
+                },
+                Proposal {
+                    target: g.clone(),
+                    test: TestSource {
+                        name: "test_g".into(),
+                        source: "def test_g():\n    assert g() is None\n".into(),
+                        imports: vec![],
+                        fixtures: vec![],
+                    },
+                    reaches: Some(vec![5, 6]),
+                },
+            ],
+            ..Proposals::default()
+        };
+        let (left, findings) = leftovers(&[f, g, h], &explored);
+        let got: Vec<(String, Vec<u32>)> = left
+            .iter()
+            .map(|t| (t.qualname.clone(), t.missing_lines.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [("f".to_string(), vec![4]), ("h".to_string(), vec![7])]
+        );
+        assert!(findings["m.py::f"][0].contains("assert f(1) == 2"));
+        assert!(!findings.contains_key("m.py::h"));
+    }
+}
