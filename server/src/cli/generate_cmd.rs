@@ -1,5 +1,6 @@
 //! `testgen generate PATH [--engine auto|explore|llm] [--target path.py::Qualname...]
-//! [--budget-s N] [--max-calls N] [--seed N] [--allow-unsafe] [--python P]
+//! [--budget-s N] [--max-calls N] [--max-tokens N] [--no-cache] [--provider P]
+//! [--model M] [--base-url URL] [--seed N] [--allow-unsafe] [--python P]
 //! [--setup] [--timeout S] [--json]`: writes validated tests for the
 //! project's gaps under `tests/generated/` and reports coverage before and
 //! after. Flags override `[tool.testgen]` (docs/configuration.md). Exit 0
@@ -31,9 +32,18 @@ pub struct Args {
     /// Wall-clock cap per target, in seconds [default: 10].
     #[arg(long, value_name = "N")]
     pub budget_s: Option<f64>,
-    /// Calls tried per target at most (what keeps a seed's output stable) [default: 400].
+    /// Explore: calls tried per target at most (what keeps a seed's output stable) [default: 400].
+    /// LLM: requests the whole run may send [default: no cap].
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u32>,
+    /// LLM: tokens (prompt and completion) the whole run may use [default: no cap].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
+    /// LLM: ask the model even when .testgen/llm-cache/ holds the answer.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// Seed of the search: the same seed gives the same tests [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -55,9 +65,34 @@ pub struct Args {
     pub json: bool,
 }
 
+/// Where LLM requests go (`testgen generate` and `testgen prompt`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LlmArgs {
+    /// LLM provider [default: llm.provider; AZURE_OPENAI_ENDPOINT selects azure].
+    #[arg(long, value_enum)]
+    pub provider: Option<testgen::config::Provider>,
+    /// LLM model (for Azure: the deployment).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Base URL of OpenAI, an OpenAI-compatible server, or Azure's endpoint.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+impl LlmArgs {
+    pub fn apply(&self, v: &mut testgen::config::layer::LlmValues) {
+        v.provider = self.provider;
+        v.model.clone_from(&self.model);
+        v.base_url.clone_from(&self.base_url);
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut layer = project_config::cli_layer();
     let v = &mut layer.values;
+    args.llm.apply(&mut v.llm);
+    v.llm.max_calls = args.max_calls;
+    v.llm.max_tokens = args.max_tokens;
     v.python = args.python.clone();
     v.engine = args.engine;
     v.test_timeout_s = args.timeout;
@@ -66,7 +101,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     v.explore.seed = args.seed;
     v.explore.allow_unsafe = args.allow_unsafe.then_some(true);
     let (project, config) = project_config::load(&args.path, layer)?;
-    let engine = AnyEngine::choose(config.engine, &config).map_err(super::Failure::usage)?;
+    let how = generate::engine::Choice {
+        no_cache: args.no_cache,
+    };
+    let engine = AnyEngine::choose(config.engine, &config, &project.root, how)
+        .map_err(super::Failure::usage)?;
     let filter = if args.target.is_empty() {
         Filter::AllGaps
     } else {
@@ -156,6 +195,32 @@ fn summary(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
         .map_or("not measured".to_string(), |c| {
             format!("{:.2}%", c.line_percent)
         });
+    for b in &r.suspected_bugs {
+        writeln!(
+            w,
+            "suspected bug in {} ({}:{}): {} raises {}",
+            b.target, b.file, b.line, b.input, b.error
+        )?;
+    }
+    if let Some(u) = &r.llm {
+        writeln!(
+            w,
+            "LLM {} {}: {} calls ({} cached), {} prompt + {} completion tokens, est. ${:.4}",
+            u.provider,
+            u.model,
+            u.calls,
+            u.cached,
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.cost_usd
+        )?;
+        if let Some(why) = &u.stopped {
+            writeln!(
+                w,
+                "the run {why}; targets it did not reach are listed as skipped"
+            )?;
+        }
+    }
     writeln!(
         w,
         "{} tests for {} targets in {:.1} s (engine {}, seed {}); line coverage {:.2}% -> {after}",

@@ -8,6 +8,7 @@ mod lsp_cmd;
 mod merge_cmd;
 mod progress;
 mod project_config;
+mod prompt_cmd;
 mod run_cmd;
 mod test_cmd;
 
@@ -43,6 +44,8 @@ enum Command {
     Run(run_cmd::Args),
     /// Combine the results of `testgen run --shard K/N` jobs and gate once.
     Merge(merge_cmd::Args),
+    /// Print the exact LLM request for a target, without sending it.
+    Prompt(prompt_cmd::Args),
     /// Run the language server over stdio.
     Lsp(lsp_cmd::Args),
 }
@@ -158,6 +161,7 @@ pub fn main() -> ExitCode {
         Some(Command::Generate(args)) => generate_cmd::run(args),
         Some(Command::Run(args)) => run_cmd::run(args),
         Some(Command::Merge(args)) => merge_cmd::run(args),
+        Some(Command::Prompt(args)) => prompt_cmd::run(args),
         Some(Command::Lsp(args)) => lsp_cmd::run(args),
         None if cli.stdio => lsp_cmd::run(lsp_cmd::Args::default_limits()),
         None => {

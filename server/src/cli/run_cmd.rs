@@ -63,6 +63,9 @@ pub struct Args {
     /// Limit of each run of the project's test suite, in seconds [default: 600].
     #[arg(long, value_name = "S")]
     pub timeout: Option<u64>,
+    /// Ask the LLM even when .testgen/llm-cache/ has the answer.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Print the report as one JSON object (iteration_report.json) instead.
     #[arg(long)]
     pub json: bool,
@@ -84,7 +87,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     v.run.min_delta = args.min_delta;
     v.run.iterations = args.iterations;
     let (project, config) = project_config::load(&path, layer)?;
-    let engine = AnyEngine::choose(config.engine, &config).map_err(super::Failure::usage)?;
+    let how = testgen::generate::engine::Choice {
+        no_cache: args.no_cache,
+    };
+    let engine = AnyEngine::choose(config.engine, &config, &project.root, how)
+        .map_err(super::Failure::usage)?;
     let mut opts = Options::from_config(&config);
     opts.shard = args.shard;
     // A flag may ask for more than 100%: a gate that cannot pass, to check

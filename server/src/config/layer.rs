@@ -95,7 +95,17 @@ pub struct LlmValues {
     /// Name of the environment variable holding the API key: the key itself
     /// never goes into a settings file.
     pub api_key_env: Option<String>,
+    pub api_version: Option<String>,
     pub max_concurrency: Option<u32>,
+    pub timeout_s: Option<f64>,
+    pub connect_timeout_s: Option<f64>,
+    pub request_tokens: Option<u32>,
+    /// 0: no cap.
+    pub max_calls: Option<u32>,
+    pub max_tokens: Option<u64>,
+    pub cache: Option<bool>,
+    pub prompt_price: Option<f64>,
+    pub completion_price: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,12 +217,54 @@ impl Layer {
                 }
             }
         }
+        llm_env(&mut v.llm, &var, &number)?;
         Ok(Layer {
             source: Source::Environment,
             base: Some(root.to_path_buf()),
             values: v,
         })
     }
+}
+
+/// The reference pipeline's LLM variables. An Azure endpoint in the
+/// environment selects Azure (its deployment is the model); OpenAI's base
+/// URL only moves where OpenAI requests go. The key's value is never read
+/// here: only which variable holds it.
+fn llm_env(
+    m: &mut LlmValues,
+    var: &impl Fn(&str) -> Option<String>,
+    number: &impl Fn(&'static str) -> Result<Option<f64>, ConfigError>,
+) -> Result<(), ConfigError> {
+    if let Some(p) = var("TESTGEN_LLM_PROVIDER") {
+        m.provider = Some(Provider::parse(&p).map_err(|message| ConfigError::Env {
+            name: "TESTGEN_LLM_PROVIDER",
+            message,
+        })?);
+    }
+    m.model = var("TESTGEN_LLM_MODEL");
+    if let Some(url) = var("OPENAI_BASE_URL") {
+        m.base_url = Some(url);
+    }
+    if let Some(endpoint) = var("AZURE_OPENAI_ENDPOINT") {
+        m.provider = m.provider.or(Some(Provider::Azure));
+        if m.provider == Some(Provider::Azure) {
+            m.base_url = Some(endpoint);
+        }
+    }
+    if m.provider == Some(Provider::Azure) {
+        if let Some(d) = var("AZURE_OPENAI_DEPLOYMENT") {
+            m.model = Some(d);
+        }
+        if var("AZURE_OPENAI_API_KEY").is_some() {
+            m.api_key_env = Some("AZURE_OPENAI_API_KEY".into());
+        }
+    }
+    m.api_version = var("AZURE_OPENAI_API_VERSION");
+    // OPENAI_TIMEOUT is the reference's general limit; OPENAI_REQUEST_TIMEOUT
+    // the more specific one, so it wins.
+    m.timeout_s = number("OPENAI_REQUEST_TIMEOUT")?.or(number("OPENAI_TIMEOUT")?);
+    m.connect_timeout_s = number("OPENAI_CONNECT_TIMEOUT")?;
+    Ok(())
 }
 
 /// `partial_threshold` and `partial-threshold` → `partialThreshold`, at
@@ -280,6 +332,43 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("testgen settings"), "{e}");
+    }
+
+    #[test]
+    fn the_reference_llm_variables() {
+        let env = |k: &str| {
+            let v = match k {
+                "AZURE_OPENAI_ENDPOINT" => "https://r.openai.azure.com",
+                "AZURE_OPENAI_DEPLOYMENT" => "prod-4o",
+                "AZURE_OPENAI_API_KEY" => "k",
+                "AZURE_OPENAI_API_VERSION" => "2024-06-01",
+                "OPENAI_TIMEOUT" => "30",
+                "OPENAI_REQUEST_TIMEOUT" => "45",
+                "OPENAI_CONNECT_TIMEOUT" => "5",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let m = Layer::from_env(env, Path::new("/p")).unwrap().values.llm;
+        assert_eq!(m.provider, Some(Provider::Azure));
+        assert_eq!(m.base_url.as_deref(), Some("https://r.openai.azure.com"));
+        assert_eq!(m.model.as_deref(), Some("prod-4o"));
+        assert_eq!(m.api_key_env.as_deref(), Some("AZURE_OPENAI_API_KEY"));
+        assert_eq!(m.api_version.as_deref(), Some("2024-06-01"));
+        assert_eq!(m.timeout_s, Some(45.0), "the request timeout wins");
+        assert_eq!(m.connect_timeout_s, Some(5.0));
+        let openai = |k: &str| (k == "OPENAI_BASE_URL").then(|| "http://h/v1".to_string());
+        let m = Layer::from_env(openai, Path::new("/p")).unwrap().values.llm;
+        assert_eq!(m.provider, None, "a base URL alone configures no provider");
+        assert_eq!(m.base_url.as_deref(), Some("http://h/v1"));
+        let bad = |k: &str| (k == "TESTGEN_LLM_PROVIDER").then(|| "bard".to_string());
+        let e = Layer::from_env(bad, Path::new("/p"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TESTGEN_LLM_PROVIDER") && e.contains("openai-compatible"),
+            "{e}"
+        );
     }
 
     #[test]

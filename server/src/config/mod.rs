@@ -111,13 +111,70 @@ impl Default for ExploreConfig {
     }
 }
 
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Openai => "openai",
+            Provider::Azure => "azure",
+            Provider::OpenaiCompatible => "openai-compatible",
+        }
+    }
+
+    /// The provider's name as a user reads it in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Provider::Openai => "OpenAI",
+            Provider::Azure => "Azure OpenAI",
+            Provider::OpenaiCompatible => "the OpenAI-compatible server",
+        }
+    }
+
+    /// The variable holding the key when `llm.apiKeyEnv` is not set.
+    pub fn default_key_env(self) -> &'static str {
+        match self {
+            Provider::Azure => "AZURE_OPENAI_API_KEY",
+            Provider::Openai | Provider::OpenaiCompatible => "OPENAI_API_KEY",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Provider, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "openai" => Ok(Provider::Openai),
+            "azure" => Ok(Provider::Azure),
+            "openai-compatible" | "compatible" => Ok(Provider::OpenaiCompatible),
+            other => Err(format!(
+                "provider {other:?}: expected \"openai\", \"azure\" or \"openai-compatible\""
+            )),
+        }
+    }
+}
+
+/// Azure's API version when none is configured (the reference's).
+pub const AZURE_API_VERSION: &str = "2024-02-15-preview";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
     pub provider: Option<Provider>,
+    /// The model (for Azure: the deployment).
     pub model: Option<String>,
+    /// OpenAI's or a compatible server's base URL; Azure's endpoint.
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
+    pub api_version: String,
     pub max_concurrency: u32,
+    /// Whole request (connect, send, answer), seconds.
+    pub timeout_s: f64,
+    pub connect_timeout_s: f64,
+    /// Prompt tokens one request may carry (the context is cut to fit).
+    pub request_tokens: u32,
+    /// Caps of one run; None: no cap.
+    pub max_calls: Option<u32>,
+    pub max_tokens: Option<u64>,
+    /// Answers cached under `.testgen/llm-cache/`.
+    pub cache: bool,
+    /// Price override, per million prompt / completion tokens.
+    pub prompt_price: Option<f64>,
+    pub completion_price: Option<f64>,
 }
 
 impl Default for LlmConfig {
@@ -127,8 +184,26 @@ impl Default for LlmConfig {
             model: None,
             base_url: None,
             api_key_env: None,
+            api_version: AZURE_API_VERSION.into(),
             max_concurrency: 8,
+            timeout_s: 120.0,
+            connect_timeout_s: 10.0,
+            request_tokens: 3000,
+            max_calls: None,
+            max_tokens: None,
+            cache: true,
+            prompt_price: None,
+            completion_price: None,
         }
+    }
+}
+
+impl LlmConfig {
+    /// The variable the key is read from.
+    pub fn key_env(&self) -> Option<String> {
+        self.api_key_env
+            .clone()
+            .or_else(|| self.provider.map(|p| p.default_key_env().to_string()))
     }
 }
 
@@ -333,6 +408,50 @@ impl Config {
                 return Err("llm.maxConcurrency must be at least 1".into());
             }
             self.llm.max_concurrency = n;
+        }
+        if let Some(v) = &m.api_version {
+            self.llm.api_version.clone_from(v);
+        }
+        let seconds = |key: &str, s: f64| -> Result<f64, String> {
+            if s > 0.0 && s <= 3600.0 {
+                Ok(s)
+            } else {
+                Err(format!("llm.{key} must be between 0 and 3600 seconds"))
+            }
+        };
+        if let Some(s) = m.timeout_s {
+            self.llm.timeout_s = seconds("timeoutS", s)?;
+        }
+        if let Some(s) = m.connect_timeout_s {
+            self.llm.connect_timeout_s = seconds("connectTimeoutS", s)?;
+        }
+        if let Some(n) = m.request_tokens {
+            if n < 256 {
+                return Err("llm.requestTokens must be at least 256".into());
+            }
+            self.llm.request_tokens = n;
+        }
+        if let Some(n) = m.max_calls {
+            self.llm.max_calls = (n > 0).then_some(n);
+        }
+        if let Some(n) = m.max_tokens {
+            self.llm.max_tokens = (n > 0).then_some(n);
+        }
+        set(&mut self.llm.cache, m.cache);
+        for (key, v, slot) in [
+            ("promptPrice", m.prompt_price, &mut self.llm.prompt_price),
+            (
+                "completionPrice",
+                m.completion_price,
+                &mut self.llm.completion_price,
+            ),
+        ] {
+            if let Some(p) = v {
+                if !(p >= 0.0 && p.is_finite()) {
+                    return Err(format!("llm.{key} must be a price of at least 0"));
+                }
+                *slot = Some(p);
+            }
         }
         Ok(())
     }

@@ -27,6 +27,8 @@ pub struct Candidates {
     pub skipped: Vec<NotTargeted>,
     /// Tests that add nothing the suite lacks.
     pub dropped: Vec<Dropped>,
+    /// Which proposal (its position in the batch) each candidate test is.
+    pub proposal: BTreeMap<TestKey, usize>,
     /// The source file each test file is for (its header names it).
     sources: BTreeMap<String, RelPath>,
     /// Candidates whose reach is measured by validation, with their
@@ -109,7 +111,7 @@ pub fn assemble(gen_dir: &Path, proposals: Vec<Proposal>) -> Candidates {
     let mut c = Candidates::default();
     let mut foreign: BTreeSet<String> = BTreeSet::new();
     let mut owned: BTreeSet<String> = BTreeSet::new();
-    for p in proposals {
+    for (i, p) in proposals.into_iter().enumerate() {
         let file = output::test_file_name(&p.target.module);
         if !owned.contains(&file) && !foreign.contains(&file) {
             let existing = std::fs::read_to_string(gen_dir.join(&file)).ok();
@@ -132,13 +134,13 @@ pub fn assemble(gen_dir: &Path, proposals: Vec<Proposal>) -> Candidates {
             }
             continue;
         }
-        c.add(file, p);
+        c.add(file, p, i);
     }
     c
 }
 
 impl Candidates {
-    fn add(&mut self, file: String, p: Proposal) {
+    fn add(&mut self, file: String, p: Proposal, i: usize) {
         self.sources.insert(file.clone(), p.target.path.clone());
         let target = p.target.id();
         let module = self.modules.entry(file.clone()).or_default();
@@ -158,10 +160,12 @@ impl Candidates {
                 }
                 done.extend(lines.iter().copied());
                 let name = module.add(&p.test);
+                self.proposal.insert((file.clone(), name.clone()), i);
                 self.origin.insert((file, name), target);
             }
             None => {
                 let name = module.add(&p.test);
+                self.proposal.insert((file.clone(), name.clone()), i);
                 self.origin.insert((file.clone(), name.clone()), target);
                 self.unmeasured.push(((file, name), p.target));
             }

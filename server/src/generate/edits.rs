@@ -28,6 +28,8 @@ pub struct Input<'a> {
     pub conftest: Option<&'a str>,
     /// Import roots relative to the Python root, for the conftest.
     pub import_roots: &'a [String],
+    /// The model's calls, tokens and cost (engines that call one).
+    pub llm: Option<&'a super::llm::accounting::RunUsage>,
 }
 
 #[derive(Debug, Default)]
@@ -91,16 +93,23 @@ pub fn build(input: Input<'_>) -> Output {
     if !out.edits.is_empty() {
         support_files(input.gen_dir, input.conftest, input.import_roots, &mut out);
         out.edits
-            .push(manifest_edit(input.gen_dir, manifest_entries));
+            .push(manifest_edit(input.gen_dir, manifest_entries, input.llm));
     }
     out
 }
 
-fn manifest_edit(gen_dir: &Path, entries: Vec<ManifestEntry>) -> FileEdit {
+fn manifest_edit(
+    gen_dir: &Path,
+    entries: Vec<ManifestEntry>,
+    llm: Option<&super::llm::accounting::RunUsage>,
+) -> FileEdit {
     let path = gen_dir.join("_manifest.json");
     let old_text = std::fs::read_to_string(&path).ok();
     let mut manifest = Manifest::load(&path);
     manifest.merge(entries);
+    if llm.is_some() {
+        manifest.llm = llm.cloned();
+    }
     let mut new_text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
     new_text.push('\n');
     FileEdit {

@@ -4,11 +4,12 @@
 //! coverage check, rendering and writing are the pipeline's and know
 //! nothing of the engine that proposed a test.
 //!
-//! Engines: `explore` (offline, `generate/explore/`). An LLM engine plugs
-//! in as another variant of [`AnyEngine`] implementing [`Engine`].
+//! Engines: `explore` (offline, `generate/explore/`), `llm` (a language
+//! model, `generate/llm/`) and the hybrid `auto` (explore first, the LLM for
+//! what is left, `generate/llm/hybrid.rs`), the variants of [`AnyEngine`].
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
@@ -62,6 +63,20 @@ pub struct Proposals {
     pub support: Support,
     /// Calls that raised where the project's code looks wrong.
     pub suspected_bugs: Vec<super::SuspectedBug>,
+    /// Model calls, tokens and cost so far (engines that call a model).
+    pub usage: Option<super::llm::accounting::RunUsage>,
+}
+
+/// A proposed test that failed validation, handed back to its engine.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub target: Target,
+    /// The test's name as written in its file.
+    pub test: String,
+    /// What validation said (the error).
+    pub reason: String,
+    /// The target's lines no kept test reaches yet.
+    pub missing: Vec<u32>,
 }
 
 /// Limits of one generation, whatever the engine.
@@ -101,7 +116,7 @@ impl Limits {
             allow_unsafe: c.explore.allow_unsafe,
             sandbox: c.sandbox.clone(),
             slow_test_s: c.slow_test_s,
-            secret_names: c.llm.api_key_env.iter().cloned().collect(),
+            secret_names: c.llm.key_env().into_iter().collect(),
         }
     }
 }
@@ -120,6 +135,21 @@ pub struct Job<'a> {
     pub cancel: &'a CancellationToken,
 }
 
+impl<'a> Job<'a> {
+    /// The same job for other targets.
+    pub fn with_targets(&self, targets: Vec<Target>) -> Job<'a> {
+        Job {
+            project: self.project,
+            index: self.index,
+            python: self.python.clone(),
+            import_roots: self.import_roots.clone(),
+            targets,
+            limits: self.limits,
+            cancel: self.cancel,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The user cancelled (Ctrl-C, the editor's cancel button).
@@ -134,30 +164,63 @@ pub trait Engine {
     fn name(&self) -> &'static str;
 
     fn propose(&self, job: Job<'_>) -> impl Future<Output = Result<Proposals, EngineError>> + Send;
+
+    /// New versions of tests that failed validation (an engine that holds
+    /// a conversation per target asks again in it); the default has none.
+    /// The pipeline calls it for at most a few rounds.
+    fn repair(
+        &self,
+        job: Job<'_>,
+        failures: Vec<Failure>,
+    ) -> impl Future<Output = Result<Proposals, EngineError>> + Send {
+        let _ = (job, failures);
+        async { Ok(Proposals::default()) }
+    }
+
+    /// Model calls, tokens and cost of the run so far (None: no model).
+    fn usage(&self) -> Option<super::llm::accounting::RunUsage> {
+        None
+    }
 }
 
 /// The engines testgen has; the one `match` that dispatches to them.
 #[derive(Debug, Clone)]
 pub enum AnyEngine {
     Explore(super::explore::ExploreEngine),
+    Llm(super::llm::LlmEngine),
+    /// `auto` with an LLM configured: explore first, the LLM for the rest.
+    Hybrid(super::llm::hybrid::HybridEngine),
+}
+
+/// How the engine is built besides the configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choice {
+    /// `--no-cache`: ask the model even when an answer is cached.
+    pub no_cache: bool,
 }
 
 impl AnyEngine {
-    /// The engine `choice` names, given the configuration. `auto` is the
-    /// LLM when one is configured, explore otherwise.
-    pub fn choose(choice: EngineChoice, config: &Config) -> Result<AnyEngine, String> {
+    /// The engine `choice` names, given the configuration, for the project
+    /// at `root`. `auto` is the hybrid when an LLM is configured (a
+    /// provider is set), explore otherwise. A configured LLM whose settings
+    /// are incomplete is an error naming the setting, also under `auto`.
+    pub fn choose(
+        choice: EngineChoice,
+        config: &Config,
+        root: &Path,
+        how: Choice,
+    ) -> Result<AnyEngine, String> {
+        let llm = || super::llm::LlmEngine::from_config(config, root, how.no_cache);
         match choice {
             EngineChoice::Explore => Ok(AnyEngine::Explore(Default::default())),
-            EngineChoice::Auto => {
-                if config.llm.provider.is_some() {
-                    tracing::info!("an LLM is configured, but the llm engine is not available yet: using explore");
-                }
+            EngineChoice::Auto if config.llm.provider.is_none() => {
                 Ok(AnyEngine::Explore(Default::default()))
             }
-            EngineChoice::Llm => Err(
-                "the llm engine is not available yet; use the explore engine (the default, no API key needed)"
-                    .into(),
-            ),
+            EngineChoice::Auto => Ok(AnyEngine::Hybrid(super::llm::hybrid::HybridEngine::new(
+                Default::default(),
+                llm()?,
+            ))),
+            EngineChoice::Llm => Ok(AnyEngine::Llm(llm()?)),
         }
     }
 }
@@ -166,12 +229,32 @@ impl Engine for AnyEngine {
     fn name(&self) -> &'static str {
         match self {
             AnyEngine::Explore(e) => e.name(),
+            AnyEngine::Llm(e) => e.name(),
+            AnyEngine::Hybrid(e) => e.name(),
         }
     }
 
     async fn propose(&self, job: Job<'_>) -> Result<Proposals, EngineError> {
         match self {
             AnyEngine::Explore(e) => e.propose(job).await,
+            AnyEngine::Llm(e) => e.propose(job).await,
+            AnyEngine::Hybrid(e) => e.propose(job).await,
+        }
+    }
+
+    async fn repair(&self, job: Job<'_>, failures: Vec<Failure>) -> Result<Proposals, EngineError> {
+        match self {
+            AnyEngine::Explore(e) => e.repair(job, failures).await,
+            AnyEngine::Llm(e) => e.repair(job, failures).await,
+            AnyEngine::Hybrid(e) => e.repair(job, failures).await,
+        }
+    }
+
+    fn usage(&self) -> Option<super::llm::accounting::RunUsage> {
+        match self {
+            AnyEngine::Explore(e) => e.usage(),
+            AnyEngine::Llm(e) => Some(e.usage()),
+            AnyEngine::Hybrid(e) => Some(e.llm.usage()),
         }
     }
 }

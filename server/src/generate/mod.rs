@@ -15,6 +15,7 @@ mod candidates;
 mod edits;
 pub mod engine;
 pub mod explore;
+pub mod llm;
 pub mod output;
 pub mod suspected;
 pub mod targets;
@@ -136,6 +137,11 @@ pub struct Report {
     /// What the OS sandbox enforced on explored code and validation runs
     /// (docs/security.md), in words.
     pub sandbox: String,
+    /// Model calls, tokens and estimated cost (engines that call a model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<llm::accounting::RunUsage>,
+    /// Repair rounds run (tests that failed validation sent back).
+    pub repair_rounds: u32,
 }
 
 /// Validated edits, not yet applied.
@@ -190,46 +196,93 @@ async fn plan_in_span(
         targets::choose(project, index, &before.gaps, &req.filter, &import_roots);
     tracing::info!(targets = chosen.len(), "proposing tests");
     let target_ids: Vec<String> = chosen.iter().map(Target::id).collect();
+    let by_id: std::collections::BTreeMap<String, Target> =
+        chosen.iter().map(|t| (t.id(), t.clone())).collect();
     let confine = req.limits.confinement();
-    let mut proposals = engine
-        .propose(engine::Job {
-            project,
-            index,
-            python: interp.path.clone(),
-            import_roots,
-            targets: chosen,
-            limits: &req.limits,
-            cancel,
-        })
-        .await?;
+    let job = engine::Job {
+        project,
+        index,
+        python: interp.path.clone(),
+        import_roots,
+        targets: Vec::new(),
+        limits: &req.limits,
+        cancel,
+    };
+    let mut proposals = engine.propose(job.with_targets(chosen)).await?;
     skipped.extend(std::mem::take(&mut proposals.skipped));
-    let leaked = drop_secrets(&mut proposals);
-
-    let mut found = candidates::assemble(&gen_dir, proposals.tests);
+    let mut dropped = drop_secrets(&mut proposals);
+    let support = std::mem::take(&mut proposals.support);
+    let mut suspected = std::mem::take(&mut proposals.suspected_bugs);
+    let mut tests = std::mem::take(&mut proposals.tests);
+    let mut round = 0;
+    let (mut found, validated, conftest, header) = loop {
+        let found = candidates::assemble(&gen_dir, tests.clone());
+        let sources = found.sources();
+        let name = engine.name();
+        let header = move |file: &str| {
+            let source = sources.get(file).map(String::as_str).unwrap_or_default();
+            output::header(name, source)
+        };
+        let conftest = support_conftest(&support, &found);
+        let opts = validate::Options {
+            conftest: conftest.as_deref(),
+            import_roots: &roots_rel,
+            header: &header,
+            measure: found.needs_measuring(),
+            timeout: req.suite_timeout,
+            slow_test_s: req.limits.slow_test_s,
+            confine: Some(&confine),
+        };
+        let validated =
+            validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
+        let failures = repairable(&found, &validated.dropped, &by_id);
+        if failures.is_empty() || round >= llm::REPAIR_ROUNDS {
+            break (found, validated, conftest, header);
+        }
+        round += 1;
+        tracing::info!(round, failing = failures.len(), "asking for repaired tests");
+        let failing: std::collections::BTreeSet<usize> = failures.iter().map(|(i, _)| *i).collect();
+        let mut repaired = engine
+            .repair(
+                job.with_targets(Vec::new()),
+                failures.into_iter().map(|(_, f)| f).collect(),
+            )
+            .await?;
+        dropped.extend(drop_secrets(&mut repaired));
+        suspected.append(&mut repaired.suspected_bugs);
+        if repaired.tests.is_empty() {
+            break (found, validated, conftest, header);
+        }
+        // The failing tests' drops stay in the report, marked with their round.
+        dropped.extend(
+            validated
+                .dropped
+                .iter()
+                .filter(|d| {
+                    found
+                        .proposal
+                        .get(&(d.file.clone(), d.test.clone()))
+                        .is_some_and(|i| failing.contains(i))
+                })
+                .map(|d| Dropped {
+                    reason: format!("{} (round {round}: sent back for repair)", d.reason),
+                    ..d.clone()
+                }),
+        );
+        tests = tests
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !failing.contains(i))
+            .map(|(_, t)| t)
+            .chain(repaired.tests)
+            .collect();
+    };
     skipped.append(&mut found.skipped);
-    let mut dropped = std::mem::take(&mut found.dropped);
-    dropped.extend(leaked);
-    let sources = found.sources();
-    let name = engine.name();
-    let header = move |file: &str| {
-        let source = sources.get(file).map(String::as_str).unwrap_or_default();
-        output::header(name, source)
-    };
-    let conftest = support_conftest(&proposals.support, &found);
-    let opts = validate::Options {
-        conftest: conftest.as_deref(),
-        import_roots: &roots_rel,
-        header: &header,
-        measure: found.needs_measuring(),
-        timeout: req.suite_timeout,
-        slow_test_s: req.limits.slow_test_s,
-        confine: Some(&confine),
-    };
-    let validated =
-        validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
+    dropped.append(&mut found.dropped);
     dropped.extend(validated.dropped.iter().cloned());
     let kept = found.keep_measured(validated, &mut dropped);
 
+    let usage = engine.usage();
     let written = edits::build(edits::Input {
         project,
         gen_dir: &gen_dir,
@@ -240,6 +293,7 @@ async fn plan_in_span(
         header: &header,
         conftest: conftest.as_deref(),
         import_roots: &roots_rel,
+        llm: usage.as_ref(),
     });
     skipped.extend(written.skipped);
     Ok(Plan {
@@ -257,10 +311,39 @@ async fn plan_in_span(
             tests_written: written.tests_written,
             skipped,
             dropped,
-            suspected_bugs: std::mem::take(&mut proposals.suspected_bugs),
+            suspected_bugs: suspected,
             sandbox: crate::sandbox::support().describe(),
+            llm: usage,
+            repair_rounds: round,
         },
     })
+}
+
+/// The tests validation dropped that their engine may repair (failures,
+/// not tests that merely add nothing), with their position in the batch.
+fn repairable(
+    found: &candidates::Candidates,
+    dropped: &[Dropped],
+    targets: &std::collections::BTreeMap<String, Target>,
+) -> Vec<(usize, engine::Failure)> {
+    dropped
+        .iter()
+        .filter(|d| d.reason != NO_NEW_COVERAGE)
+        .filter_map(|d| {
+            let key = (d.file.clone(), d.test.clone());
+            let i = *found.proposal.get(&key)?;
+            let target = targets.get(found.origin.get(&key)?)?;
+            Some((
+                i,
+                engine::Failure {
+                    target: target.clone(),
+                    test: d.test.clone(),
+                    reason: d.reason.clone(),
+                    missing: target.missing_lines.clone(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Proposed tests holding a secret (a value of testgen's environment, a
@@ -299,6 +382,30 @@ fn suite_request(req: &Request, python: &std::path::Path) -> RunRequest {
         extra_args: req.pytest_args.clone(),
         progress: None,
     }
+}
+
+/// The targets `req` selects, with their missing lines from the baseline
+/// (`req.baseline`), and the project's import roots: what `testgen prompt`
+/// renders prompts for.
+pub async fn targets_for(
+    project: &Project,
+    index: &Index,
+    req: &Request,
+    cancel: &CancellationToken,
+) -> Result<(Vec<Target>, Vec<NotTargeted>, Vec<PathBuf>), GenerateError> {
+    let interp = python::discover(req.python.as_deref(), &project.root, &project.python_root)?;
+    python::check(&interp.path).await?;
+    let before = baseline::measure(
+        project,
+        index,
+        &suite_request(req, &interp.path),
+        req.baseline,
+        cancel,
+    )
+    .await?;
+    let roots = targets::import_roots(project);
+    let (chosen, skipped) = targets::choose(project, index, &before.gaps, &req.filter, &roots);
+    Ok((chosen, skipped, roots))
 }
 
 /// Writes the plan's files (each atomically) to disk, never through a

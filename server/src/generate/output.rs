@@ -258,6 +258,9 @@ pub struct ManifestEntry {
 pub struct Manifest {
     pub version: u32,
     pub tests: Vec<ManifestEntry>,
+    /// Model calls, tokens and cost of the last run that wrote here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<super::llm::accounting::RunUsage>,
 }
 
 impl Manifest {
@@ -268,6 +271,7 @@ impl Manifest {
             .unwrap_or(Manifest {
                 version: 1,
                 tests: Vec::new(),
+                llm: None,
             })
     }
 

@@ -462,8 +462,12 @@ impl Rounds {
             tests_dropped: gen.map_or(0, |g| g.dropped.len()),
             skipped: gen.map_or(0, |g| g.skipped.len()),
             duration_s: started.elapsed().as_secs_f64(),
-            llm_calls: 0,
-            llm_tokens: 0,
+            llm_calls: gen
+                .and_then(|g| g.llm.as_ref())
+                .map_or(0, |u| u64::from(u.calls)),
+            llm_tokens: gen
+                .and_then(|g| g.llm.as_ref())
+                .map_or(0, |u| u.prompt_tokens + u.completion_tokens),
             note: stop
                 .map(|s| s.describe(0.0))
                 .filter(|_| !matches!(stop, Some(Stop::TargetReached { .. }))),

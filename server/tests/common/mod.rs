@@ -158,3 +158,4 @@ pub fn sdist(name: &str, version: &str) -> (tempfile::TempDir, PathBuf) {
     let root = dir.path().join(format!("{name}-{version}"));
     (dir, root)
 }
+pub mod llm_stub;

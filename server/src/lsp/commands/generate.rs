@@ -29,6 +29,34 @@ use crate::lsp::runs::{self, Runs};
 use crate::lsp::server::Backend;
 use crate::lsp::session::{Located, Session};
 
+/// Reports the model's calls and tokens every second while they change
+/// (nothing for an engine without a model).
+fn usage_ticker(task: &progress::Task, engine: &AnyEngine) -> tokio::task::JoinHandle<()> {
+    use generate::Engine as _;
+    let (task, engine) = (task.clone(), engine.clone());
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Some(u) = engine.usage() else { return };
+            let now = (u.calls, u.prompt_tokens + u.completion_tokens);
+            if last != Some(now) {
+                last = Some(now);
+                let cached = if u.cached > 0 {
+                    format!(" ({} cached)", u.cached)
+                } else {
+                    String::new()
+                };
+                task.report(
+                    0,
+                    Some(format!("{} LLM calls{cached}, {} tokens", now.0, now.1)),
+                )
+                .await;
+            }
+        }
+    })
+}
+
 /// `testgen.generateTests {uri, qualname?}`; a failure is shown and answered
 /// as RequestFailed.
 pub async fn run(b: &Backend, a: GenerateArgs) -> LspResult<Option<Value>> {
@@ -50,8 +78,13 @@ async fn generate(
     qualname: Option<String>,
 ) -> Result<Value, String> {
     let settings = session.config(loc.ws.root());
-    let engine = AnyEngine::choose(settings.engine, &settings)
-        .map_err(|e| format!("testgen: {e} (setting testgen.engine)"))?;
+    let engine = AnyEngine::choose(
+        settings.engine,
+        &settings,
+        loc.ws.root(),
+        generate::engine::Choice::default(),
+    )
+    .map_err(|e| format!("testgen: {e} (setting testgen.engine)"))?;
     let filter = match &qualname {
         Some(q) => Filter::Functions(vec![(loc.rel.clone(), q.clone())]),
         None => Filter::Files(vec![loc.rel.clone()]),
@@ -78,6 +111,7 @@ async fn generate(
         false,
     )
     .await;
+    let ticker = usage_ticker(&task, &engine);
     let result = generate::plan(
         &loc.ws.project,
         &index,
@@ -86,6 +120,7 @@ async fn generate(
         &CancellationToken::new(),
     )
     .await;
+    ticker.abort();
     let plan = match result {
         Ok(p) => p,
         Err(e) => {
@@ -93,7 +128,14 @@ async fn generate(
             return Err(format!("testgen: cannot generate tests for {what}: {e}"));
         }
     };
-    task.end(format!("{} tests", plan.report.tests_written))
+    let usage = plan.report.llm.as_ref().map_or(String::new(), |u| {
+        format!(
+            ", {} LLM calls, {} tokens",
+            u.calls,
+            u.prompt_tokens + u.completion_tokens
+        )
+    });
+    task.end(format!("{} tests{usage}", plan.report.tests_written))
         .await;
     remember_skipped(session, &loc, &plan.report);
     let mut answer = serde_json::to_value(&plan.report).unwrap_or(Value::Null);

@@ -1,0 +1,433 @@
+//! `testgen generate --engine llm|auto` end to end against the local
+//! OpenAI-compatible stub: the real binary, real pytest and coverage.py on
+//! copies of the plainlib, flaskapp and fastapiapp fixtures. The stub's
+//! script answers like a model would: prose around fenced code, a syntax
+//! error, a get_info tool call, a wrong import, a failing test repaired in
+//! the next round, a fake Flask app, conftest fixtures redefined, HTML
+//! assertions, FastAPI's 400 for a validation error. Checks: what is
+//! written passes 3 runs, coverage rises, nothing invalid is written, the
+//! cache makes a re-run call nothing, the key appears in no output.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::llm_stub::{Recorded, Reply, Stub};
+use serde_json::Value;
+
+const KEY: &str = "sk-e2e-SECRET-9f8e7d6c5b4a39281706";
+
+fn generate(project: &Path, stub: &Stub, extra: &[&str]) -> (Value, Output) {
+    let py = common::python();
+    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args([
+            "generate",
+            project.to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--json",
+            "-vv",
+        ])
+        .args(extra)
+        .env("OPENAI_API_KEY", KEY)
+        .env("TESTGEN_LLM_PROVIDER", "openai")
+        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
+        .env("OPENAI_BASE_URL", stub.url("/v1"))
+        .env_remove("AZURE_OPENAI_ENDPOINT")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}):\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out)
+}
+
+/// The key in no output: stdout, stderr (at -vv), and no file of the
+/// project (manifest, report, cache, generated tests).
+fn key_nowhere(root: &Path, outs: &[&Output]) {
+    for o in outs {
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(KEY));
+        assert!(!String::from_utf8_lossy(&o.stderr).contains(KEY));
+    }
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                seen += 1;
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(KEY),
+                    "the key is in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 0);
+}
+
+fn passes_three_times(root: &Path) {
+    for run in 1..=3 {
+        let out = common::pytest(root, &[]);
+        assert!(
+            out.status.success(),
+            "run {run}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn generated(root: &Path, file: &str) -> String {
+    std::fs::read_to_string(root.join("tests/generated").join(file)).unwrap_or_default()
+}
+
+fn coverage(report: &Value, which: &str) -> f64 {
+    report[which]["line_percent"].as_f64().unwrap()
+}
+
+fn wants(r: &Recorded, name: &str) -> bool {
+    r.body["messages"][1]["content"]
+        .as_str()
+        .is_some_and(|t| t.contains(&format!("Write tests for `{name}`")))
+}
+
+fn plainlib_script(r: &Recorded, _: usize) -> Reply {
+    let text = r.text();
+    if wants(r, "bulk_price") {
+        if text.contains("failed validation") {
+            return Reply::text("Fixed:\n```python\nfrom plainlib.pricing import bulk_price\n\ndef test_bulk_price_tier():\n    assert bulk_price(1.0, 10) == 9.5\n```\n");
+        }
+        return Reply::text(
+            "Here are tests for the missing branches.\n\n```python\nimport pytest\nfrom pricing import bulk_price\n\n\ndef test_bulk_price_zero_quantity():\n    assert bulk_price(5.0, 0) == 0.0\n\n\ndef test_bulk_price_tier():\n    assert bulk_price(1.0, 10) == 10.0\n```\n\nThe second one checks the first tier.",
+        );
+    }
+    if wants(r, "price_label") {
+        if r.last_role() == "tool" {
+            return Reply::text("```python\nfrom plainlib.pricing import price_label\n\ndef test_price_label_eur():\n    assert price_label(2.5) == \"2.50 €\"\n\ndef test_price_label_usd():\n    assert price_label(2.5, \"USD\") == \"$2.50\"\n\ndef test_price_label_unknown():\n    assert price_label(2.5, \"JPY\") == \"2.50 JPY\"\n```");
+        }
+        if text.contains("could not be used") {
+            return Reply::tool_call("price_label");
+        }
+        return Reply::text("```python\ndef test_price_label(:\n    assert price_label(1)\n```");
+    }
+    Reply::text("I cannot help with that.")
+}
+
+#[test]
+fn plainlib_repair_tool_call_cache_and_no_key() {
+    let stub = Stub::start(plainlib_script);
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let targets = [
+        "--engine",
+        "llm",
+        "--target",
+        "plainlib/pricing.py::bulk_price",
+        "plainlib/pricing.py::price_label",
+    ];
+    let (report, out) = generate(p.path(), &stub, &targets);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = generated(p.path(), "test_plainlib_pricing.py");
+    // The failing test was repaired in the same conversation.
+    assert!(file.contains("== 9.5"), "{file}");
+    assert!(
+        !file.contains("== 10.0"),
+        "the failing version is not written: {file}"
+    );
+    assert_eq!(report["repair_rounds"], 1, "{report}");
+    let repair = stub
+        .recorded()
+        .into_iter()
+        .find(|r| r.text().contains("failed validation"))
+        .expect("a repair request");
+    assert!(repair.text().contains("test_bulk_price_tier"));
+    assert!(
+        repair.body["messages"].as_array().unwrap().len() >= 4,
+        "the repair continues the conversation"
+    );
+    // The wrong import points at the real module.
+    assert!(
+        file.contains("from plainlib.pricing import bulk_price"),
+        "{file}"
+    );
+    assert!(!file.contains("from pricing import"), "{file}");
+    // The syntax error was asked again, then get_info answered with the source.
+    let tool = stub
+        .recorded()
+        .into_iter()
+        .find(|r| r.last_role() == "tool")
+        .expect("a get_info answer");
+    assert!(tool.text().contains("def price_label"), "{}", tool.text());
+    for t in [
+        "test_price_label_eur",
+        "test_price_label_usd",
+        "test_price_label_unknown",
+        "test_bulk_price_zero_quantity",
+    ] {
+        assert!(file.contains(t), "{t} missing:\n{file}");
+    }
+    passes_three_times(p.path());
+    assert!(
+        coverage(&report, "coverage_after") > coverage(&report, "coverage_before"),
+        "{report}"
+    );
+    let calls = stub.count();
+    assert_eq!(
+        report["llm"]["calls"].as_u64().unwrap() as usize,
+        calls,
+        "{report}"
+    );
+    assert!(report["llm"]["prompt_tokens"].as_u64().unwrap() > 0);
+    let manifest =
+        std::fs::read_to_string(p.path().join("tests/generated/_manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"llm\""),
+        "tokens and cost in the manifest: {manifest}"
+    );
+
+    // Unchanged project (the generated tests removed): all from the cache.
+    std::fs::remove_dir_all(p.path().join("tests/generated")).unwrap();
+    let (again, out2) = generate(p.path(), &stub, &targets);
+    assert!(out2.status.success());
+    assert_eq!(
+        stub.count(),
+        calls,
+        "a re-run of an unchanged project calls nothing"
+    );
+    assert_eq!(again["llm"]["calls"], 0);
+    assert!(again["llm"]["cached"].as_u64().unwrap() > 0);
+    assert_eq!(again["tests_written"], report["tests_written"]);
+    key_nowhere(p.path(), &[&out, &out2]);
+}
+
+#[test]
+fn a_401_stops_the_run_with_one_message() {
+    let stub = Stub::start(|_, _| {
+        Reply::error(
+            401,
+            &format!("Incorrect API key provided: {KEY}"),
+            "invalid_api_key",
+        )
+    });
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let py = common::python();
+    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args([
+            "generate",
+            p.path().to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--engine",
+            "llm",
+            "--target",
+            "plainlib/pricing.py::bulk_price",
+        ])
+        .env("OPENAI_API_KEY", KEY)
+        .env("TESTGEN_LLM_PROVIDER", "openai")
+        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
+        .env("OPENAI_BASE_URL", stub.url("/v1"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OPENAI_API_KEY") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains(KEY), "{err}");
+    assert_eq!(stub.count(), 1, "fail fast: one request");
+    assert!(
+        !p.path().join("tests/generated").exists(),
+        "nothing written"
+    );
+}
+
+fn flask_script(r: &Recorded, _: usize) -> Reply {
+    if !wants(r, "complete_task") {
+        return Reply::text("no");
+    }
+    Reply::text(
+        r#"```python
+import pytest
+from flask import Flask
+from app.store import store
+
+app = Flask(__name__)
+
+
+@pytest.fixture
+def client():
+    return app.test_client()
+
+
+def test_complete_missing_task(client):
+    r = client.post("/tasks/99/complete")
+    assert r.status_code == 404
+    assert r.get_json() == {"error": "no such task"}
+    assert "<html>" not in r.get_data(as_text=True)
+
+
+def test_complete_twice(client):
+    u = store.add_user("Ada", "ada@example.com")
+    t = store.add_task(u["id"], "write")
+    assert client.post(f"/tasks/{t['id']}/complete").status_code == 200
+    assert client.post(f"/tasks/{t['id']}/complete").status_code == 409
+
+
+def test_only_markup(client):
+    assert "<div>" in client.get("/health").get_data(as_text=True)
+```"#,
+    )
+}
+
+#[test]
+fn flaskapp_fake_app_and_fixtures_removed() {
+    let stub = Stub::start(flask_script);
+    let p = common::copy_to_temp(&common::fixture("flaskapp"));
+    let (report, out) = generate(
+        p.path(),
+        &stub,
+        &[
+            "--engine",
+            "llm",
+            "--target",
+            "app/routes/tasks.py::complete_task",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = generated(p.path(), "test_app_routes_tasks.py");
+    assert!(
+        file.contains("def test_complete_missing_task"),
+        "{report}\n{file}"
+    );
+    assert!(file.contains("def test_complete_twice"), "{file}");
+    assert!(!file.contains("Flask(__name__)"), "no fake app: {file}");
+    assert!(
+        !file.contains("def client"),
+        "the conftest's fixture is not redefined: {file}"
+    );
+    assert!(
+        !file.contains("<html>") && !file.contains("test_only_markup"),
+        "no HTML assertions: {file}"
+    );
+    passes_three_times(p.path());
+    assert!(
+        coverage(&report, "coverage_after") > coverage(&report, "coverage_before"),
+        "{report}"
+    );
+    key_nowhere(p.path(), &[&out]);
+}
+
+fn fastapi_script(r: &Recorded, _: usize) -> Reply {
+    if !wants(r, "get_order") {
+        return Reply::text("no");
+    }
+    Reply::text(
+        "```python\ndef test_get_order_bad_id(client):\n    assert client.get(\"/orders/abc\").status_code == 400\n\n\ndef test_get_order_missing(client):\n    r = client.get(\"/orders/12345\")\n    assert r.status_code == 404\n    assert r.json() == {\"detail\": \"order not found\"}\n\n\ndef test_get_order_found(client):\n    client.post(\"/products/\", json={\"name\": \"Lamp\", \"price\": 10.0, \"stock\": 5})\n    made = client.post(\"/orders/\", json={\"product_id\": 1, \"quantity\": 2})\n    assert made.status_code == 201\n    got = client.get(f\"/orders/{made.json()['id']}\")\n    assert got.status_code == 200\n    assert got.json()[\"total\"] == 20.0\n```",
+    )
+}
+
+#[test]
+fn fastapiapp_validation_status_is_422() {
+    let stub = Stub::start(fastapi_script);
+    let p = common::copy_to_temp(&common::fixture("fastapiapp"));
+    let (report, out) = generate(
+        p.path(),
+        &stub,
+        &[
+            "--engine",
+            "llm",
+            "--target",
+            "app/routers/orders.py::get_order",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = generated(p.path(), "test_app_routers_orders.py");
+    // Rewritten to 422 it passed validation (kept as 400 it would have
+    // failed and been sent back): only its coverage keeps it out, since a
+    // rejected path parameter never enters the function.
+    let bad_id: Vec<&Value> = report["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["test"] == "test_get_order_bad_id")
+        .collect();
+    assert_eq!(bad_id.len(), 1, "{report}");
+    assert_eq!(
+        bad_id[0]["reason"], "adds no coverage the suite lacks",
+        "{report}"
+    );
+    assert_eq!(report["repair_rounds"], 0, "{report}");
+    assert_eq!(stub.count(), 1);
+    assert!(!file.contains("== 400"), "{file}");
+    assert!(file.contains("def test_get_order_found"), "{file}");
+    passes_three_times(p.path());
+    assert!(
+        coverage(&report, "coverage_after") > coverage(&report, "coverage_before"),
+        "{report}"
+    );
+    key_nowhere(p.path(), &[&out]);
+}
+
+#[test]
+fn prompt_prints_the_exact_request_without_sending() {
+    let stub = Stub::start(|_, _| Reply::text("never asked"));
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let py = common::python();
+    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args([
+            "prompt",
+            p.path().to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--target",
+            "plainlib/pricing.py::bulk_price",
+        ])
+        .env("OPENAI_API_KEY", KEY)
+        .env("TESTGEN_LLM_PROVIDER", "openai")
+        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
+        .env("OPENAI_BASE_URL", stub.url("/v1"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stub.count(), 0, "nothing sent");
+    assert!(text.contains("/v1/chat/completions"), "{text}");
+    assert!(text.contains("headers: authorization"), "{text}");
+    assert!(text.contains("Write tests for `bulk_price`"), "{text}");
+    assert!(text.contains("# MISSING"), "{text}");
+    assert!(text.contains("\"get_info\""), "{text}");
+    assert!(text.contains("\"model\": \"gpt-4o-mini\""), "{text}");
+    assert!(!text.contains(KEY) && !String::from_utf8_lossy(&out.stderr).contains(KEY));
+    // The body printed is the one generate sends first.
+    let json_start = text.find('{').unwrap();
+    let end = text.rfind('}').unwrap();
+    let body: Value = serde_json::from_str(&text[json_start..=end]).unwrap();
+    assert_eq!(body["messages"][0]["role"], "system");
+}
