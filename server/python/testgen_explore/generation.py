@@ -13,6 +13,7 @@ import math
 import re
 import typing
 
+from .inputs import structured_ints, structured_strings
 from .source import dotted, literal_value, resolve
 from .typehints import NoneType, UNION_TYPES, eval_annotation, is_pydantic, pydantic_fields, type_hints
 from .values import OMIT, CtorVal, EnumVal, ExprVal, Lit, SeqVal, as_val, class_ref
@@ -66,6 +67,7 @@ class Gen:
         self.default_facts = None  # the target's facts, for nested values
         self._pool_cache = {}
         self._ctor_cache = {}
+        self._structured = {}
 
     # -- primitives ---------------------------------------------------------
 
@@ -76,6 +78,20 @@ class Gen:
             if any(k in low for k in keys):
                 out += vals
         return out
+
+    def structured(self, facts):
+        """(strings, ints) derived from the function's regexes and checks
+        (inputs.py), once per function."""
+        if facts is None or facts.node is None:
+            return [], []
+        key = id(facts.node)
+        if key not in self._structured:
+            try:
+                self._structured[key] = (structured_strings(facts.node, facts.namespace),
+                                         structured_ints(facts.node))
+            except Exception:  # an odd pattern must not end the search
+                self._structured[key] = ([], [])
+        return self._structured[key]
 
     def prim_pool(self, tp, facts=None, name=None):
         pc = list(facts.param_consts.get(name, [])) if facts and name else []
@@ -88,21 +104,22 @@ class Gen:
             return [Lit(True), Lit(False)]
         if tp is NoneType:
             return [Lit(None)]
+        s_strs, s_ints = self.structured(facts or self.default_facts)
         if tp is int:
             vals = [_INT_POOL[0]] + [int(v) for v in pc + gc if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                     and math.isfinite(v)] + _INT_POOL
+                                     and math.isfinite(v)] + _INT_POOL + s_ints
             vals += [int(x) for x in self.harvest if isinstance(x, int)][:6]
-            return _dedup(Lit(v) for v in vals)
+            return _dedup((Lit(v) for v in vals), limit=30)
         if tp is float:
             vals = [_FLOAT_POOL[0]] + [float(v) for v in pc + gc if isinstance(v, (int, float)) and not isinstance(v, bool)] + _FLOAT_POOL
             return _dedup(Lit(v) for v in vals)
         if tp is str:
             hinted = self._hinted(name)
             lens = ["x" * n for n in (facts.len_consts.get(name, []) if facts and name else []) if 0 <= n <= 200]
-            vals = hinted + [_STR_POOL[0]] + [v for v in pc if isinstance(v, str)] + lens
+            vals = hinted + [_STR_POOL[0]] + [v for v in pc if isinstance(v, str)] + s_strs[:12] + lens
             vals += [v for v in gc if isinstance(v, str)] + _STR_POOL
-            vals += [x for x in self.harvest if isinstance(x, str)][:6]
-            return _dedup(Lit(v) for v in vals)
+            vals += [x for x in self.harvest if isinstance(x, str)][:6] + s_strs[12:]
+            return _dedup((Lit(v) for v in vals), limit=36)
         if tp is bytes:
             return [Lit(v) for v in _BYTES_POOL]
         return None
