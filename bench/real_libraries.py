@@ -182,8 +182,13 @@ def module_file(project: Path, mod: str) -> Path:
 def junit_counts(junit: Path) -> tuple[dict, set[str]]:
     t = {"tests": 0, "failing": 0, "skipped": 0}
     bad: set[str] = set()
-    if junit.exists():
-        for case in ET.parse(junit).getroot().iter("testcase"):
+    try:
+        cases = list(ET.parse(junit).getroot().iter("testcase")) if junit.exists() else []
+    except ET.ParseError:  # pytest died while writing it (the log says why)
+        t["unreadable"] = True
+        cases = []
+    if cases:
+        for case in cases:
             t["tests"] += 1
             tags = {c.tag for c in case}
             if tags & {"failure", "error"}:
