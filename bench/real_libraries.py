@@ -74,7 +74,9 @@ PROJECTS = {
                  ["pytutils.iters", "pytutils.trees", "pytutils.urls", "pytutils.files"], 42.9),
 }
 # Dependencies a library imports but does not declare (pytutils' sdist lists none).
-EXTRA_DEPS = {"pytutils": ["six", "cachetools", "wrapt", "attrs"]}
+EXTRA_DEPS = {"pytutils": ["six", "cachetools", "wrapt", "attrs"],
+              # httpie 2.4 imports pkg_resources, which setuptools >= 81 no longer has
+              "httpie": ["setuptools<70"]}
 
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test", "test_*.py", "*_test.py", "conftest.py")
 
@@ -203,8 +205,10 @@ def measure(info: dict, project: Path, tests: str, work: Path, reruns: int = 0) 
     work.mkdir(parents=True, exist_ok=True)
     py = str(info["venv"] / "bin" / "python")
     rc = configparser.ConfigParser()
+    # `source` (not `include`): a benchmark module no test imported still
+    # counts, with nothing covered; the totals are summed over those files.
     rc["run"] = {"branch": "True", "data_file": str(work / ".coverage"),
-                 "include": "\n" + "\n".join(str(module_file(project, m)) for m in info["modules"])}
+                 "source": str(project / info["pkg"])}
     rcfile = work / "coveragerc"
     with rcfile.open("w") as fh:
         rc.write(fh)
@@ -228,12 +232,21 @@ def measure(info: dict, project: Path, tests: str, work: Path, reruns: int = 0) 
     run([py, "-m", "coverage", "json", f"--rcfile={rcfile}", "-o", str(work / "coverage.json"), "-q"],
         cwd=project, env=env)
     res: dict = {"summary": next((l for l in reversed(out.splitlines()) if l.strip()), "")}
+    wanted = {str(module_file(project, m).resolve()) for m in info["modules"]}
     if (work / "coverage.json").exists():
-        t = json.loads((work / "coverage.json").read_text())["totals"]
+        files = json.loads((work / "coverage.json").read_text())["files"]
+        t = {"num_statements": 0, "num_branches": 0, "covered_lines": 0, "covered_branches": 0}
+        seen = set()
+        for path, data in files.items():
+            full = str((project / path).resolve()) if not os.path.isabs(path) else str(Path(path).resolve())
+            if full in wanted:
+                seen.add(full)
+                for k in t:
+                    t[k] += data["summary"][k]
         total = t["num_statements"] + t["num_branches"]
         hit = t["covered_lines"] + t["covered_branches"]
         res.update(lines=t["num_statements"], branches=t["num_branches"], covered_lines=t["covered_lines"],
-                   covered_branches=t["covered_branches"],
+                   covered_branches=t["covered_branches"], modules_measured=len(seen),
                    lb_percent=round(100.0 * hit / total, 1) if total else None)
     else:
         res["lb_percent"] = None
@@ -299,7 +312,7 @@ def run_pynguin(info: dict, run_dir: Path, args) -> dict:
         log(f"  {mod}: exit {code}, {n} tests, {secs:.0f}s")
     m = measure(info, project, "pynguin_tests", work / "measure")
     return {"engine": "pynguin 0.48", "wall_seconds": round(total, 1), "tests_written": count_tests(dest),
-            "modules": mods, "measure": m}
+            "modules": mods, "measure": m, "project": str(project)}
 
 
 def run_explore(info: dict, run_dir: Path, args) -> dict:
@@ -330,18 +343,31 @@ def run_explore(info: dict, run_dir: Path, args) -> dict:
 
 
 def mutation(info: dict, engine: dict, work: Path) -> dict:
-    """mutmut 3 over the benchmark modules, killed by the suite that engine wrote."""
+    """mutmut 3 over the benchmark modules (every line, covered or not),
+    killed by the tests that engine wrote for them."""
     venv = info["venv"]
     p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "mutmut>=3,<4"])
     if p.returncode != 0:
         return {"error": "mutmut 3 did not install: " + p.stderr[-300:]}
     project = Path(engine["project"])
-    mutated = "\n".join(f'    "{module_file(project, m).relative_to(project)}",' for m in info["modules"])
-    tests_dir = "tests" if (project / "tests").exists() else "pynguin_tests"
-    (project / "setup.cfg").write_text(
-        "[mutmut]\npaths_to_mutate=\n" + "\n".join("    " + str(module_file(project, m).relative_to(project))
-                                                 for m in info["modules"]) + f"\ntests_dir={tests_dir}/\n")
-    del mutated
+    files = [str(module_file(project, m).relative_to(project)) for m in info["modules"]]
+    # The generated files of the benchmark modules only: mutmut's own
+    # dependencies (installed into the venv now) must not change what the
+    # other files' tests see.
+    folder, prefix = ("pynguin_tests", "test_pynguin_") if engine["engine"].startswith("pynguin") \
+        else ("tests/generated", "test_")
+    suite = " ".join(str(f.relative_to(project)) for m in info["modules"]
+                     for f in [project / folder / (prefix + m.replace(".", "_") + ".py")]
+                     if f.exists())
+    if not suite:
+        return {"error": "no generated test file for the benchmark modules"}
+    (project / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        f"source_paths = [\"{info['pkg']}\"]\n"
+        f"only_mutate = {json.dumps(files)}\n"
+        f"also_copy = [\"{folder.split('/')[0]}\"]\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(suite.split())}\n"
+        "mutate_only_covered_lines = false\n")
     env = dict(os.environ, PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
     t0 = time.monotonic()
     try:
@@ -413,6 +439,8 @@ def main() -> int:
     ap.add_argument("--testgen", default=str(REPO / "target" / "release" / "testgen"))
     ap.add_argument("--out", default=str(CACHE / "runs"))
     ap.add_argument("--report", metavar="RESULTS_JSON[,RESULTS_JSON]")
+    ap.add_argument("--remeasure", metavar="RESULTS_JSON",
+                    help="measure again the suites an earlier run left (its project copies) and rewrite it")
     args = ap.parse_args()
     if args.report:
         # Several runs (say Pynguin's and explore's, made apart) merge by project.
@@ -424,6 +452,19 @@ def main() -> int:
                 if r.get("mutation"):
                     m.setdefault("mutation", {}).update(r["mutation"])
         print(render(list(merged.values())))
+        return 0
+    if args.remeasure:
+        path = Path(args.remeasure)
+        results = json.loads(path.read_text())
+        for r in results:
+            info = prepare(r["project"])
+            for e in r["engines"]:
+                project = Path(e["project"])
+                folder = "pynguin_tests" if e["engine"].startswith("pynguin") else "tests"
+                e["measure"] = measure(info, project, folder, project.parent / "measure",
+                                       reruns=0 if folder == "pynguin_tests" else 2)
+        path.write_text(json.dumps(results, indent=2, default=str))
+        print(render(results))
         return 0
     run_dir = Path(args.out) / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True)
@@ -443,8 +484,8 @@ def main() -> int:
             if name in muts:
                 r["mutation"] = {}
                 for e in r["engines"]:
-                    if e["engine"].startswith("testgen"):
-                        r["mutation"]["explore"] = mutation(info, e, run_dir / name / "explore")
+                    key = "explore" if e["engine"].startswith("testgen") else "pynguin"
+                    r["mutation"][key] = mutation(info, e, Path(e["project"]).parent)
         except Exception as exc:  # one library that cannot be set up must not end the run
             r["error"] = str(exc)[:2000]
             log(f"{name}: {exc}")

@@ -19,7 +19,7 @@ from .generation import Gen
 from .isolation import forget_project_modules, restore_project_modules
 from .naming import snake
 from .protocol import last_line
-from .recorders import recorders_in
+from .recorders import recorders_in, with_prelude
 from .render import assertion_lines, how_imports, weak_assertion, wrap_how
 from .safety import SkipTarget, unsafe_calls
 from .search import Explorer, Plan
@@ -454,8 +454,10 @@ class CallableExplorer(Explorer):
         body = self.preludes(plan) + body
         name = self.name_for(self.target_words(), out,
                              self.kind if self.kind in ("setter", "deleter") else plan.how, used)
-        src = "def %s():\n%s\n" % (name, "\n".join(("    " + ln) if ln else "" for ln in body))
-        test = {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
+        fixtures = self.fixtures(plan)
+        src = "def %s(%s):\n%s\n" % (name, ", ".join(fixtures),
+                                      "\n".join(("    " + ln) if ln else "" for ln in body))
+        test = {"name": name, "source": src, "imports": sorted(imports), "fixtures": fixtures}
         if bug is not None:
             test["suspected_bug"] = dict(bug, test=name)
         return test
@@ -464,11 +466,16 @@ class CallableExplorer(Explorer):
         """The recording callbacks' definitions, each once, before anything."""
         lines, seen = [], set()
         for vals in [a for _, _, a, _ in plan.steps] + [plan.args]:
-            for r in recorders_in(vals):
-                if r.name not in seen:
-                    seen.add(r.name)
+            for r in with_prelude(vals):
+                if tuple(r.prelude) not in seen:
+                    seen.add(tuple(r.prelude))
                     lines += r.prelude
         return lines
+
+    def fixtures(self, plan):
+        """pytest fixtures the arguments need (`tmp_path` for files)."""
+        return sorted({v.fixture for vals in [a for _, _, a, _ in plan.steps] + [plan.args]
+                       for v in vals or () if getattr(v, "fixture", None)})
 
     def after_lines(self, plan, out, again):
         """What the call left behind: the calls the recording callbacks got

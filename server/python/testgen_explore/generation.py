@@ -14,6 +14,7 @@ import re
 import typing
 
 from .inputs import structured_ints, structured_strings
+from .paths import PathVal, is_path_name
 from .source import dotted, literal_value, resolve
 from .typehints import NoneType, UNION_TYPES, eval_annotation, is_pydantic, pydantic_fields, type_hints
 from .values import OMIT, CtorVal, EnumVal, ExprVal, Lit, SeqVal, as_val, class_ref
@@ -119,7 +120,10 @@ class Gen:
             vals = hinted + [_STR_POOL[0]] + [v for v in pc if isinstance(v, str)] + s_strs[:12] + lens
             vals += [v for v in gc if isinstance(v, str)] + _STR_POOL
             vals += [x for x in self.harvest if isinstance(x, str)][:6] + s_strs[12:]
-            return _dedup((Lit(v) for v in vals), limit=36)
+            out = _dedup((Lit(v) for v in vals), limit=36)
+            if is_path_name(name) and facts is not None:
+                out.insert(0, PathVal(name))
+            return out
         if tp is bytes:
             return [Lit(v) for v in _BYTES_POOL]
         return None

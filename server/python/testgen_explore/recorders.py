@@ -84,3 +84,15 @@ def recorders_in(vals):
             seen.add(v.name)
             out.append(v)
     return out
+
+
+def with_prelude(vals):
+    """Argument values that need statements before the call (recorders,
+    files), each once, in order."""
+    out, seen = [], set()
+    for v in vals or ():
+        lines = getattr(v, "prelude", None)
+        if lines and tuple(lines) not in seen:
+            seen.add(tuple(lines))
+            out.append(v)
+    return out

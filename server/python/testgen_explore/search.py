@@ -253,6 +253,10 @@ class Explorer:
         fn = ns[test["name"]]
         if "db" in test.get("fixtures", ()):
             return self.run_test(lambda: fn(None))
+        if "tmp_path" in test.get("fixtures", ()):
+            import pathlib
+            import tempfile
+            return self.run_test(lambda: fn(pathlib.Path(tempfile.mkdtemp(prefix="testgen-tmp-", dir=os.getcwd()))))
         return self.run_test(fn)
 
     def run_test(self, fn):

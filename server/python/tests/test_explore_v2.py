@@ -135,3 +135,14 @@ def test_the_same_seed_gives_the_same_tests(ctx, load):
     first = explore(ctx, mod, "Ledger.post")["tests"]
     second = explore(ctx, mod, "Ledger.post")["tests"]
     assert first == second
+
+
+def test_a_path_parameter_gets_a_real_file_under_tmp_path(ctx, load):
+    mod = load("slurp", "def count_lines(filename):\n    with open(filename) as f:\n"
+                        "        return sum(1 for _ in f)\n")
+    answer = explore(ctx, mod, "count_lines")
+    assert answer["lines"]["reached"] == answer["lines"]["total"]
+    t = next(t for t in answer["tests"] if "_returns_" in t["name"])
+    assert t["fixtures"] == ["tmp_path"] and t["source"].startswith("def %s(tmp_path):" % t["name"])
+    assert "filename_path = tmp_path / 'input.txt'" in t["source"]
+    assert "assert count_lines(str(filename_path)) == 2" in t["source"]

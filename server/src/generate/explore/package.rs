@@ -90,6 +90,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/naming.py"),
     ),
     (
+        "testgen_explore/paths.py",
+        include_str!("../../../python/testgen_explore/paths.py"),
+    ),
+    (
         "testgen_explore/protocol.py",
         include_str!("../../../python/testgen_explore/protocol.py"),
     ),
