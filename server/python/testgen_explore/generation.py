@@ -39,6 +39,28 @@ _STR_POOL = ["abc", "", "Hello World", " ", "a", "123", "2.5", "hello-world", _L
 _BYTES_POOL = [b"abc", b"", b"\x00\xff"]
 
 
+def subclasses_of(cls):
+    """Subclasses (transitively) from the same top-level package, by name."""
+    top = (getattr(cls, "__module__", "") or "").split(".")[0]
+    if not top or top in ("builtins", "typing", "abc", "enum"):
+        return []
+    seen, stack, out = set(), [cls], []
+    while stack:
+        c = stack.pop()
+        try:
+            subs = c.__subclasses__()
+        except TypeError:
+            continue
+        for sub in subs:
+            if sub in seen:
+                continue
+            seen.add(sub)
+            stack.append(sub)
+            if (sub.__module__ or "").split(".")[0] == top and "<locals>" not in sub.__qualname__:
+                out.append(sub)
+    return sorted(out, key=lambda c: (c.__module__, c.__qualname__))
+
+
 def _dedup(vals, limit=24):
     seen = set()
     out = []
@@ -249,7 +271,14 @@ class Gen:
                     out.append(self._seq("dict", [(keys[0], vals[0]), (keys[1], vals[1])]))
             return _dedup(out)
         if origin in (type,):
-            return [Lit(None)]
+            # Type[X]: the class itself, then its subclasses of the same package
+            target = args[0] if args and isinstance(args[0], type) else None
+            out = []
+            for c in ([target] + subclasses_of(target)) if target is not None else []:
+                ref = class_ref(c)
+                if ref:
+                    out.append(ExprVal(ref[0], (lambda c=c: c), [ref[1]] if ref[1] else []))
+            return out or [Lit(None)]
         if origin is cabc.Callable or tp is typing.Callable or tp is cabc.Callable:
             # Hands its first argument back: a plausible callback for most
             # signatures (a key function, a transform, a predicate).
@@ -299,7 +328,24 @@ class Gen:
                     val = self._ctor_from(cls, ref, spec, depth, mode)
                     if val is not None and self._constructs(val):
                         out.append(val)
-        out = _dedup(out, limit=12)
+        if depth < 2:
+            # Subclasses of the same package stand in for their base (a
+            # `Field` parameter gets a `String()` and an `Integer()` too),
+            # each with its plainest instance, interleaved after the base's.
+            subs = []
+            for sub in subclasses_of(cls)[:10]:
+                sref = class_ref(sub)
+                sspec = self.ctor_spec(sub) if sref else None
+                if sspec is None or inspect.isabstract(sub):
+                    continue
+                val = self._ctor_from(sub, sref, sspec, depth + 1, "base")
+                if val is not None and self._constructs(val):
+                    subs.append(val)
+            mixed = []
+            for pair in itertools.zip_longest(out[:6], subs):
+                mixed += [v for v in pair if v is not None]
+            out = mixed + out[6:]
+        out = _dedup(out, limit=16)
         self._pool_cache[key] = out
         return out
 
