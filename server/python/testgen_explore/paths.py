@@ -31,10 +31,10 @@ class PathVal(Val):
         self._dir = None
 
     def build(self):
-        # A fresh file for every call, in a directory of the harness's own
-        # temporary working directory (the sandbox lets it write there).
+        # A fresh file for every call, under TMPDIR (the sandbox gives the
+        # harness its own temporary directory there).
         if self._dir is None or not os.path.isdir(self._dir):
-            self._dir = tempfile.mkdtemp(prefix="testgen-path-", dir=os.getcwd())
+            self._dir = tempfile.mkdtemp(prefix="testgen-path-")
         path = os.path.join(self._dir, "input.txt")
         with open(path, "w") as f:
             f.write(CONTENT)

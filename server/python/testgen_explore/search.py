@@ -256,7 +256,7 @@ class Explorer:
         if "tmp_path" in test.get("fixtures", ()):
             import pathlib
             import tempfile
-            return self.run_test(lambda: fn(pathlib.Path(tempfile.mkdtemp(prefix="testgen-tmp-", dir=os.getcwd()))))
+            return self.run_test(lambda: fn(pathlib.Path(tempfile.mkdtemp(prefix="testgen-tmp-"))))
         return self.run_test(fn)
 
     def run_test(self, fn):
