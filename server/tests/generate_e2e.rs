@@ -142,6 +142,72 @@ fn fastapi_app_reaches_90_percent_through_its_routes() {
     );
 }
 
+/// Issue 15: state built by mutator calls (a ledger's `post(*entries)`, a
+/// cart's `add`), an async callback, regex/split-driven validators; the
+/// interpreter's errors in project code come back as suspected bugs.
+#[test]
+fn statelib_needs_sequences_callbacks_and_structured_text() {
+    let (report, files, _keep) = lifts_coverage("statelib");
+    let ledger = &files["test_statelib_ledger.py"];
+    assert!(
+        ledger.contains("ledger.post(Entry(") && ledger.contains("assert ledger.posted == 1"),
+        "{ledger}"
+    );
+    let sinks = &files["test_statelib_sinks.py"];
+    assert!(sinks.contains("async def sink(*args):"), "{sinks}");
+    assert!(sinks.contains("assert sink_calls == ["), "{sinks}");
+    let validate = &files["test_statelib_validate.py"];
+    assert!(validate.contains("'invalid characters'"), "{validate}");
+    assert!(validate.contains("'ok'"), "{validate}");
+    let bugs = report["suspected_bugs"].as_array().unwrap();
+    let targets: Vec<&str> = bugs.iter().map(|b| b["target"].as_str().unwrap()).collect();
+    assert!(
+        targets.contains(&"statelib/cart.py::Cart.average_price")
+            && targets.contains(&"statelib/ledger.py::Ledger.largest_account"),
+        "{bugs:?}"
+    );
+    for b in bugs {
+        assert_eq!(b["found_by"], "explore");
+        assert!(b["file"].as_str().unwrap().starts_with("statelib/"), "{b}");
+    }
+    // an explicit `raise` (Ledger.balance's KeyError) is never reported
+    assert!(!targets.contains(&"statelib/ledger.py::Ledger.balance"));
+    assert!(files["test_statelib_cart.py"].contains("# Suspected bug: ZeroDivisionError"));
+    let p = common::copy_to_temp(&common::fixture("statelib"));
+    let (_, out) = generate(p.path(), &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        files,
+        generated_tests(p.path()),
+        "same seed, different tests"
+    );
+}
+
+#[test]
+fn flask_views_get_json_bodies_forms_headers_and_cookies() {
+    let (report, files, _keep) = lifts_coverage("webbodies_flask");
+    let all: String = files.values().cloned().collect();
+    assert!(
+        all.contains("client.post('/signup', data={"),
+        "{report}\n{all}"
+    );
+    assert!(all.contains("client.post('/orders', json={"), "{all}");
+    assert!(all.contains("'X-Token': 'secret-token'"), "{all}");
+    assert!(all.contains("'Cookie': 'theme="), "{all}");
+}
+
+#[test]
+fn fastapi_routes_get_pydantic_bodies_and_headers() {
+    let (report, files, _keep) = lifts_coverage("webbodies_fastapi");
+    let all: String = files.values().cloned().collect();
+    assert!(
+        all.contains("client.post('/items', json={")
+            && all.contains("headers={'x-api-key': 'k-123'}"),
+        "{report}\n{all}"
+    );
+    assert!(all.contains("'Cookie': 'session="), "{all}");
+}
+
 #[test]
 fn django_model_methods_get_tests_and_the_database_is_left_alone() {
     // A database file the harness must not open: settings use :memory:, and

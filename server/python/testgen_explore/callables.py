@@ -4,6 +4,7 @@ setup calls of its mutating methods before the target, the kept calls
 rendered as plain pytest functions."""
 
 import ast
+import copy
 import doctest
 import functools
 import inspect
@@ -11,12 +12,14 @@ import re
 import sys
 import types
 
+from .assertions import bug_comment, public_state, recorded_lines, state_lines, suspected_bug
 from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
 from .frameworks.django import django_setup
 from .generation import Gen
 from .isolation import forget_project_modules, restore_project_modules
 from .naming import snake
 from .protocol import last_line
+from .recorders import recorders_in, with_prelude
 from .render import assertion_lines, how_imports, weak_assertion, wrap_how
 from .safety import SkipTarget, unsafe_calls
 from .search import Explorer, Plan
@@ -299,9 +302,14 @@ class CallableExplorer(Explorer):
         gen = self.gen
         gen.harvest = []
         inst = None
+        before = None
         try:
             if self.kind in _NEEDS_INSTANCE:
                 inst = plan.ctor.build()
+                try:
+                    before = copy.deepcopy(public_state(inst))
+                except Exception:
+                    before = None
             done = []
             for name, callee, args, _ in plan.steps:
                 if args is None:
@@ -347,6 +355,9 @@ class CallableExplorer(Explorer):
         out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
         plan.how = how
         out.traced(self.ctx.tracer)
+        out.before = before
+        out.state = public_state(inst) if inst is not None else None
+        out.recorded = [(r.name, r.recorded()) for r in recorders_in(plan.args)]
         if self.kind == "setter" and exc is None:
             # What the test can check after the assignment: the value read back.
             try:
@@ -431,7 +442,50 @@ class CallableExplorer(Explorer):
                 lines, imps = weak_assertion(call, out.value, again.value)
         imports |= imps
         body += lines
+        more, imps = self.after_lines(plan, out, again)
+        body += more
+        imports |= imps
+        bug = None
+        if out.kind == "raise":
+            vals = [(self.callee, plan.args)] + [(c, a) for _, c, a, _ in plan.steps]
+            bug = suspected_bug(self.ctx, out.exc, vals, call)
+            if bug is not None:
+                body = bug_comment(bug) + body
+        body = self.preludes(plan) + body
         name = self.name_for(self.target_words(), out,
                              self.kind if self.kind in ("setter", "deleter") else plan.how, used)
-        src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
-        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
+        fixtures = self.fixtures(plan)
+        src = "def %s(%s):\n%s\n" % (name, ", ".join(fixtures),
+                                      "\n".join(("    " + ln) if ln else "" for ln in body))
+        test = {"name": name, "source": src, "imports": sorted(imports), "fixtures": fixtures}
+        if bug is not None:
+            test["suspected_bug"] = dict(bug, test=name)
+        return test
+
+    def preludes(self, plan):
+        """The recording callbacks' definitions, each once, before anything."""
+        lines, seen = [], set()
+        for vals in [a for _, _, a, _ in plan.steps] + [plan.args]:
+            for r in with_prelude(vals):
+                if tuple(r.prelude) not in seen:
+                    seen.add(tuple(r.prelude))
+                    lines += r.prelude
+        return lines
+
+    def fixtures(self, plan):
+        """pytest fixtures the arguments need (`tmp_path` for files)."""
+        return sorted({v.fixture for vals in [a for _, _, a, _ in plan.steps] + [plan.args]
+                       for v in vals or () if getattr(v, "fixture", None)})
+
+    def after_lines(self, plan, out, again):
+        """What the call left behind: the calls the recording callbacks got
+        and the receiver's attributes the sequence changed."""
+        step_names = {r.name for _, _, a, _ in plan.steps for r in recorders_in(a)}
+        recorded = [(n, c) for n, c in getattr(out, "recorded", []) if n not in step_names]
+        recorded2 = [(n, c) for n, c in getattr(again, "recorded", []) if n not in step_names]
+        lines, imps = recorded_lines(self.ctx, recorded, recorded2)
+        if out.kind == "return" and self.kind in ("instance", "setter", "deleter") and out.state is not None:
+            more, imps2 = state_lines(self.ctx, self.var, out.before, out.state, again.state)
+            lines += more
+            imps |= imps2
+        return lines, imps

@@ -7,12 +7,15 @@ import enum
 import inspect
 import itertools
 
+from .recorders import Recorder, called_params, wants_recorder
 from .typehints import type_hints
-from .values import OMIT, Lit
+from .values import OMIT, Lit, SeqVal
 
 
 POS_ONLY = inspect.Parameter.POSITIONAL_ONLY
 KW_ONLY = inspect.Parameter.KEYWORD_ONLY
+VAR_POS = inspect.Parameter.VAR_POSITIONAL
+_STAR_SIZES = (2, 1, 3, 0, 2, 4)
 
 
 class Param:
@@ -43,22 +46,57 @@ class Callee:
             if drop_first and ps and ps[0].kind in (ps[0].POSITIONAL_ONLY, ps[0].POSITIONAL_OR_KEYWORD):
                 ps = ps[1:]
             for p in ps:
-                if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                if p.kind == p.VAR_KEYWORD:
                     continue
                 ann = hints.get(p.name, p.annotation)
+                if p.kind == p.VAR_POSITIONAL:
+                    # `*entries: Entry`: a few values of the element type,
+                    # passed spread; only typed ones (an untyped *args is
+                    # usually forwarded, not used).
+                    if ann is not inspect.Parameter.empty:
+                        self.params.append(Param(p.name, p.kind, ann, True))
+                    continue
                 if ann is inspect.Parameter.empty and p.default is not p.empty and p.default is not None:
                     ann = type(p.default)
                 self.params.append(Param(p.name, p.kind, ann, p.default is not p.empty))
 
+        node = getattr(facts, "node", None)
+        self.called = called_params(node, {p.name for p in self.params}) if node is not None else {}
+
     def pool(self, param):
         if param.pool is None:
+            if param.kind == VAR_POS:
+                param.pool = self.star_pool(param)
+                return param.pool
             vals = self.gen.pool(param.ann, self.facts, param.name)
+            if param.name in self.called and wants_recorder(param.ann):
+                vals = [Recorder(param.name, self.called[param.name])] + list(vals or [])
             if not vals:
                 vals = [Lit(None)]
             if param.has_default and param.kind != POS_ONLY:
                 vals = [OMIT] + vals
             param.pool = vals
         return param.pool
+
+    def star_pool(self, param):
+        """Values of `*args`: tuples of 0-4 elements, spread in the call."""
+        elems = self.gen.pool(param.ann, self.facts, None) or [Lit(None)]
+        out = [SeqVal("star", [])]
+        for n in (2, 1, 3):
+            for start in range(min(len(elems), 4)):
+                items = [elems[(start + i) % len(elems)] for i in range(n)]
+                out.append(SeqVal("star", items))
+        return out
+
+    def star_random(self, param):
+        elems = self.gen.pool(param.ann, self.facts, None) or [Lit(None)]
+        rng = self.gen.rng
+        n = _STAR_SIZES[rng.randrange(len(_STAR_SIZES))]
+        items = []
+        for _ in range(n):
+            items.append(elems[rng.randrange(len(elems))] if rng.random() < 0.6
+                         else self.gen.random_val(param.ann, self.facts, None))
+        return SeqVal("star", items)
 
     def base_args(self):
         return [self.pool(p)[0] for p in self.params]
@@ -76,7 +114,9 @@ class Callee:
         rng = self.gen.rng
         out = []
         for p in self.params:
-            if p.has_default and p.kind != POS_ONLY and rng.random() < 0.3:
+            if p.kind == VAR_POS:
+                out.append(self.star_random(p))
+            elif p.has_default and p.kind != POS_ONLY and rng.random() < 0.3:
                 out.append(OMIT)
             else:
                 out.append(self.gen.random_val(p.ann, self.facts, p.name))
@@ -88,6 +128,13 @@ class Callee:
         args, kwargs = [], []
         positional = True
         for p, v in zip(self.params, vals):
+            if p.kind == VAR_POS:
+                # spread after the positional ones; with an earlier
+                # optional one omitted or passed by name it cannot be
+                if positional and isinstance(v, SeqVal):
+                    args.extend(v.items)
+                positional = False
+                continue
             if v is OMIT:
                 positional = False
                 continue
@@ -118,13 +165,21 @@ class Callee:
         """Arguments of a call written in the project, when all are literal."""
         vals = [None] * len(self.params)
         names = [p.name for p in self.params]
-        if len(call.args) > len(self.params):
+        star = next((i for i, p in enumerate(self.params) if p.kind == VAR_POS), None)
+        if len(call.args) > len(self.params) and star is None:
             return None
         for i, a in enumerate(call.args):
             v = self.gen.literal_val(a)
             if v is None:
                 return None
+            if star is not None and i >= star:
+                if vals[star] is None:
+                    vals[star] = SeqVal("star", [])
+                vals[star].items.append(v)
+                continue
             vals[i] = v
+        if star is not None and vals[star] is not None:
+            vals[star] = SeqVal("star", vals[star].items)  # its source again, with the items
         for k in call.keywords:
             if k.arg is None or k.arg not in names:
                 return None
@@ -134,7 +189,9 @@ class Callee:
             vals[names.index(k.arg)] = v
         for i, p in enumerate(self.params):
             if vals[i] is None:
-                if p.has_default and p.kind != POS_ONLY:
+                if p.kind == VAR_POS:
+                    vals[i] = SeqVal("star", [])
+                elif p.has_default and p.kind != POS_ONLY:
                     vals[i] = OMIT
                 else:
                     return None

@@ -13,6 +13,8 @@ import math
 import re
 import typing
 
+from .inputs import structured_ints, structured_strings
+from .paths import PathVal, is_path_name
 from .source import dotted, literal_value, resolve
 from .typehints import NoneType, UNION_TYPES, eval_annotation, is_pydantic, pydantic_fields, type_hints
 from .values import OMIT, CtorVal, EnumVal, ExprVal, Lit, SeqVal, as_val, class_ref
@@ -35,6 +37,28 @@ _INT_POOL = [1, 0, -1, 2, 3, 5, 10, 100, 1000]
 _FLOAT_POOL = [1.0, 0.0, -1.0, 2.5, 0.5, 10.0, 100.0, 1000.0]
 _STR_POOL = ["abc", "", "Hello World", " ", "a", "123", "2.5", "hello-world", _LONG_TEXT, "x" * 100]
 _BYTES_POOL = [b"abc", b"", b"\x00\xff"]
+
+
+def subclasses_of(cls):
+    """Subclasses (transitively) from the same top-level package, by name."""
+    top = (getattr(cls, "__module__", "") or "").split(".")[0]
+    if not top or top in ("builtins", "typing", "abc", "enum"):
+        return []
+    seen, stack, out = set(), [cls], []
+    while stack:
+        c = stack.pop()
+        try:
+            subs = c.__subclasses__()
+        except TypeError:
+            continue
+        for sub in subs:
+            if sub in seen:
+                continue
+            seen.add(sub)
+            stack.append(sub)
+            if (sub.__module__ or "").split(".")[0] == top and "<locals>" not in sub.__qualname__:
+                out.append(sub)
+    return sorted(out, key=lambda c: (c.__module__, c.__qualname__))
 
 
 def _dedup(vals, limit=24):
@@ -66,6 +90,7 @@ class Gen:
         self.default_facts = None  # the target's facts, for nested values
         self._pool_cache = {}
         self._ctor_cache = {}
+        self._structured = {}
 
     # -- primitives ---------------------------------------------------------
 
@@ -76,6 +101,20 @@ class Gen:
             if any(k in low for k in keys):
                 out += vals
         return out
+
+    def structured(self, facts):
+        """(strings, ints) derived from the function's regexes and checks
+        (inputs.py), once per function."""
+        if facts is None or facts.node is None:
+            return [], []
+        key = id(facts.node)
+        if key not in self._structured:
+            try:
+                self._structured[key] = (structured_strings(facts.node, facts.namespace),
+                                         structured_ints(facts.node))
+            except Exception:  # an odd pattern must not end the search
+                self._structured[key] = ([], [])
+        return self._structured[key]
 
     def prim_pool(self, tp, facts=None, name=None):
         pc = list(facts.param_consts.get(name, [])) if facts and name else []
@@ -88,21 +127,25 @@ class Gen:
             return [Lit(True), Lit(False)]
         if tp is NoneType:
             return [Lit(None)]
+        s_strs, s_ints = self.structured(facts or self.default_facts)
         if tp is int:
             vals = [_INT_POOL[0]] + [int(v) for v in pc + gc if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                     and math.isfinite(v)] + _INT_POOL
+                                     and math.isfinite(v)] + _INT_POOL + s_ints
             vals += [int(x) for x in self.harvest if isinstance(x, int)][:6]
-            return _dedup(Lit(v) for v in vals)
+            return _dedup((Lit(v) for v in vals), limit=30)
         if tp is float:
             vals = [_FLOAT_POOL[0]] + [float(v) for v in pc + gc if isinstance(v, (int, float)) and not isinstance(v, bool)] + _FLOAT_POOL
             return _dedup(Lit(v) for v in vals)
         if tp is str:
             hinted = self._hinted(name)
             lens = ["x" * n for n in (facts.len_consts.get(name, []) if facts and name else []) if 0 <= n <= 200]
-            vals = hinted + [_STR_POOL[0]] + [v for v in pc if isinstance(v, str)] + lens
+            vals = hinted + [_STR_POOL[0]] + [v for v in pc if isinstance(v, str)] + s_strs[:12] + lens
             vals += [v for v in gc if isinstance(v, str)] + _STR_POOL
-            vals += [x for x in self.harvest if isinstance(x, str)][:6]
-            return _dedup(Lit(v) for v in vals)
+            vals += [x for x in self.harvest if isinstance(x, str)][:6] + s_strs[12:]
+            out = _dedup((Lit(v) for v in vals), limit=36)
+            if is_path_name(name) and facts is not None:
+                out.insert(0, PathVal(name))
+            return out
         if tp is bytes:
             return [Lit(v) for v in _BYTES_POOL]
         return None
@@ -228,7 +271,14 @@ class Gen:
                     out.append(self._seq("dict", [(keys[0], vals[0]), (keys[1], vals[1])]))
             return _dedup(out)
         if origin in (type,):
-            return [Lit(None)]
+            # Type[X]: the class itself, then its subclasses of the same package
+            target = args[0] if args and isinstance(args[0], type) else None
+            out = []
+            for c in ([target] + subclasses_of(target)) if target is not None else []:
+                ref = class_ref(c)
+                if ref:
+                    out.append(ExprVal(ref[0], (lambda c=c: c), [ref[1]] if ref[1] else []))
+            return out or [Lit(None)]
         if origin is cabc.Callable or tp is typing.Callable or tp is cabc.Callable:
             # Hands its first argument back: a plausible callback for most
             # signatures (a key function, a transform, a predicate).
@@ -278,7 +328,24 @@ class Gen:
                     val = self._ctor_from(cls, ref, spec, depth, mode)
                     if val is not None and self._constructs(val):
                         out.append(val)
-        out = _dedup(out, limit=12)
+        if depth < 2:
+            # Subclasses of the same package stand in for their base (a
+            # `Field` parameter gets a `String()` and an `Integer()` too),
+            # each with its plainest instance, interleaved after the base's.
+            subs = []
+            for sub in subclasses_of(cls)[:10]:
+                sref = class_ref(sub)
+                sspec = self.ctor_spec(sub) if sref else None
+                if sspec is None or inspect.isabstract(sub):
+                    continue
+                val = self._ctor_from(sub, sref, sspec, depth + 1, "base")
+                if val is not None and self._constructs(val):
+                    subs.append(val)
+            mixed = []
+            for pair in itertools.zip_longest(out[:6], subs):
+                mixed += [v for v in pair if v is not None]
+            out = mixed + out[6:]
+        out = _dedup(out, limit=16)
         self._pool_cache[key] = out
         return out
 

@@ -10,7 +10,7 @@ import time
 
 from .execution import Outcome
 from .frameworks.django import django_guarded, touched_db
-from .frameworks.spec import RouteSpec
+from .frameworks.spec import RouteSpec, request_key
 from .isolation import missing_state
 from .naming import Decisions, outcome_words, trim_words, unique_name
 from .render import exception_ref, match_arg, obj_src, with_db_fixture
@@ -36,8 +36,7 @@ class Plan:
             # a route plan: steps are [spec, request, status, '']
             if self.args is None or any(s[1] is None for s in self.steps):
                 return None
-            return "|".join("%s %s %r" % (r["method"], r["url"], r["json"])
-                            for r in [s[1] for s in self.steps] + [self.args])
+            return "|".join(request_key(r) for r in [s[1] for s in self.steps] + [self.args])
         if self.args is None or any(s[2] is None for s in self.steps):
             return None
         parts = [self.ctor.src if self.ctor else ""]
@@ -254,6 +253,10 @@ class Explorer:
         fn = ns[test["name"]]
         if "db" in test.get("fixtures", ()):
             return self.run_test(lambda: fn(None))
+        if "tmp_path" in test.get("fixtures", ()):
+            import pathlib
+            import tempfile
+            return self.run_test(lambda: fn(pathlib.Path(tempfile.mkdtemp(prefix="testgen-tmp-"))))
         return self.run_test(fn)
 
     def run_test(self, fn):

@@ -45,7 +45,17 @@ def fastapi_specs(ctx, app):
             continue
         for p in sig.parameters.values():
             ann = hints.get(p.name, p.annotation)
-            if _is_depends(p.default):
+            if typing.get_origin(p.annotation) is typing.Annotated:
+                ann = p.annotation  # get_type_hints drops the metadata
+            marker = p.default
+            if typing.get_origin(ann) is typing.Annotated:
+                # `x: Annotated[str, Header()]`: the marker rides in the metadata
+                args = typing.get_args(ann)
+                ann = args[0]
+                for extra in args[1:]:
+                    if type(extra).__name__ in ("Header", "Cookie", "Query", "Body", "Form", "Depends", "Path"):
+                        marker = extra
+            if _is_depends(marker):
                 continue
             if isinstance(ann, type) and ann.__module__.split(".")[0] in ("starlette", "fastapi"):
                 continue  # Request, Response, BackgroundTasks...
@@ -54,8 +64,17 @@ def fastapi_specs(ctx, app):
             elif is_pydantic(ann):
                 spec.model = ann
             else:
-                kind = type(p.default).__name__
-                if kind in ("Header", "Cookie", "Body", "Form", "File"):
+                kind = type(marker).__name__
+                if kind in ("Header", "Cookie"):
+                    alias = getattr(marker, "alias", None)
+                    if not alias:
+                        convert = kind == "Header" and getattr(marker, "convert_underscores", True)
+                        alias = p.name.replace("_", "-") if convert else p.name
+                    default = getattr(marker, "default", None)
+                    req = p.default is p.empty and marker is p.default or repr(default) in ("Ellipsis", "PydanticUndefined")
+                    (spec.headers if kind == "Header" else spec.cookies).append((alias, str, bool(req)))
+                    continue
+                if kind in ("Body", "Form", "File"):
                     continue
                 base = ann
                 if typing.get_origin(ann) in UNION_TYPES:
@@ -63,7 +82,8 @@ def fastapi_specs(ctx, app):
                     base = non_none[0] if len(non_none) == 1 else str
                 if base not in (int, float, str, bool):
                     base = str
-                required = p.default is p.empty or (kind == "Query" and repr(getattr(p.default, "default", None)) == "Ellipsis")
+                required = (p.default is p.empty and marker is p.empty) or (
+                    kind == "Query" and repr(getattr(marker, "default", None)) in ("Ellipsis", "PydanticUndefined"))
                 spec.query.append((p.name, base, required))
         out.append((inner, spec))
     return out

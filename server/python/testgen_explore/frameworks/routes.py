@@ -18,7 +18,7 @@ from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
 from .fastapi import fastapi_specs
 from .flask import flask_specs
-from .spec import BODY_METHODS
+from .spec import BODY_METHODS, request_key
 
 
 def build_app(app_json):
@@ -160,7 +160,28 @@ class RouteExplorer(Explorer):
             if required or (not base and rng.random() < 0.6):
                 query[name] = self._value(tp, name, base)
         body = self._body(spec, base) if method in BODY_METHODS else None
-        return {"method": method, "url": spec.url(path, query), "json": body}
+        form = None
+        if method in BODY_METHODS and spec.form and (body is None or not body or rng.random() < 0.5):
+            form, body = self._fields(spec.form, base), None
+        req = {"method": method, "url": spec.url(path, query), "json": body}
+        if form is not None:
+            req["form"] = form
+        headers = self._fields(spec.headers, base)
+        cookies = self._fields(spec.cookies, base)
+        if cookies:
+            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in sorted(cookies.items()))
+        if headers:
+            req["headers"] = headers
+        return req
+
+    def _fields(self, fields, base):
+        """Form fields, headers or cookies: the required ones, and (drawn)
+        each optional one seven times in ten, as strings."""
+        out = {}
+        for name, tp, required in fields:
+            if required or base or self.rng.random() < 0.7:
+                out[name] = str(self._value(tp, name, base))
+        return out
 
     def plans(self):
         for spec in self.targets:
@@ -183,6 +204,10 @@ class RouteExplorer(Explorer):
     def _send(self, client, req):
         method = req["method"].lower()
         kwargs = {"json": req["json"]} if req["json"] is not None else {}
+        if req.get("form") is not None:
+            kwargs["data"] = req["form"]
+        if req.get("headers"):
+            kwargs["headers"] = req["headers"]
         resp = getattr(client, method)(req["url"], **kwargs)
         if self.framework == "flask":
             data = resp.get_json(silent=True) if resp.is_json else None
@@ -236,7 +261,7 @@ class RouteExplorer(Explorer):
                 harvest_scalars(data, gen.harvest)
                 done.append([spec, req, status, ""])
             if done and len(done) == len(plan.steps):
-                key = "|".join("%s %s %r" % (s[1]["method"], s[1]["url"], s[1]["json"]) for s in done)
+                key = "|".join(request_key(s[1]) for s in done)
                 if key not in self.corpus_keys and len(self.corpus) < 300:
                     self.corpus_keys.add(key)
                     self.corpus.append([list(s) for s in done])
@@ -274,6 +299,10 @@ class RouteExplorer(Explorer):
         args = [repr(req["url"])]
         if req["json"] is not None:
             args.append("json=%s" % literal_src(req["json"]))
+        if req.get("form") is not None:
+            args.append("data=%s" % literal_src(req["form"]))
+        if req.get("headers"):
+            args.append("headers=%s" % literal_src(req["headers"]))
         return "client.%s(%s)" % (req["method"].lower(), ", ".join(args))
 
     def render(self, plan, out, again, used):

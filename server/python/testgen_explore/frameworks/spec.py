@@ -24,6 +24,10 @@ class RouteSpec:
         self.json_facts = None          # Flask: FunctionFacts of the body's keys
         self.json_var = None
         self.model = None               # FastAPI: the pydantic body model
+        # Form fields, headers and cookies the view reads: [(name, type, required)]
+        self.form = []
+        self.headers = []
+        self.cookies = []
         self.view_name = ""
 
     def url(self, path_values, query):
@@ -36,6 +40,12 @@ class RouteSpec:
         if query:
             url += "?" + urllib.parse.urlencode(sorted(query.items()))
         return url
+
+
+def request_key(r):
+    """What makes two requests the same: method, URL, body, form, headers."""
+    return "%s %s %r %r %r" % (r["method"], r["url"], r["json"], sorted((r.get("form") or {}).items()),
+                               sorted((r.get("headers") or {}).items()))
 
 
 def view_node(ctx, func):

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::engine::{Engine, EngineError, Job, Proposal, Proposals, Support, TestSource};
 use super::targets::{NotTargeted, Target, TargetKind};
+use super::{Finder, SuspectedBug};
 use crate::index::model::Framework;
 use crate::index::Index;
 use harness::{Harness, HarnessError};
@@ -90,6 +91,18 @@ fn proposals(exploration: Exploration) -> Proposals {
             }),
             Explored::Tests(tests) => {
                 for t in tests {
+                    if let Some(bug) = t.suspected_bug {
+                        out.suspected_bugs.push(SuspectedBug {
+                            target: r.target.id(),
+                            file: bug.file,
+                            line: bug.line,
+                            input: bug.input,
+                            error: bug.error,
+                            reason: bug.reason,
+                            test: bug.test.or_else(|| Some(t.name.clone())),
+                            found_by: Finder::Explore,
+                        });
+                    }
                     out.tests.push(Proposal {
                         target: r.target.clone(),
                         reaches: Some(t.new_lines),

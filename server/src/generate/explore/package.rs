@@ -26,6 +26,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/__main__.py"),
     ),
     (
+        "testgen_explore/assertions.py",
+        include_str!("../../../python/testgen_explore/assertions.py"),
+    ),
+    (
         "testgen_explore/callables.py",
         include_str!("../../../python/testgen_explore/callables.py"),
     ),
@@ -70,6 +74,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/generation.py"),
     ),
     (
+        "testgen_explore/inputs.py",
+        include_str!("../../../python/testgen_explore/inputs.py"),
+    ),
+    (
         "testgen_explore/isolation.py",
         include_str!("../../../python/testgen_explore/isolation.py"),
     ),
@@ -82,8 +90,16 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/naming.py"),
     ),
     (
+        "testgen_explore/paths.py",
+        include_str!("../../../python/testgen_explore/paths.py"),
+    ),
+    (
         "testgen_explore/protocol.py",
         include_str!("../../../python/testgen_explore/protocol.py"),
+    ),
+    (
+        "testgen_explore/recorders.py",
+        include_str!("../../../python/testgen_explore/recorders.py"),
     ),
     (
         "testgen_explore/refusals.py",

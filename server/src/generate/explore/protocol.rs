@@ -201,6 +201,26 @@ pub struct ExploredTest {
     /// The lines of `lines.total` this test reached first.
     #[serde(default)]
     pub new_lines: Vec<u32>,
+    /// The test pins an exception that looks like a bug of the project
+    /// (raised by the interpreter in project code on valid-looking input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspected_bug: Option<HarnessBug>,
+}
+
+/// A suspected bug as the harness reports it (the target and the finder
+/// are added on this side: `generate::SuspectedBug`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarnessBug {
+    /// Relative to the project root, `/`-separated.
+    pub file: String,
+    pub line: u32,
+    /// The call, as Python source.
+    pub input: String,
+    pub error: String,
+    pub reason: String,
+    /// The test's name.
+    #[serde(default)]
+    pub test: Option<String>,
 }
 
 /// The answer to `find_app`.
