@@ -1,6 +1,7 @@
 //! The command line: parses arguments, calls into the library, prints. Each
 //! subcommand lives in its own file and owns its output format.
 
+mod fix_cmd;
 mod gaps_cmd;
 mod generate_cmd;
 mod index_cmd;
@@ -36,6 +37,8 @@ enum Command {
     Test(test_cmd::Args),
     /// Write validated tests for the untested code under tests/generated/.
     Generate(generate_cmd::Args),
+    /// Repair failing tests' own mistakes; report the bugs they expose in the code.
+    Fix(fix_cmd::Args),
     /// Run the language server over stdio.
     Lsp(lsp_cmd::Args),
 }
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
         Some(Command::Gaps(args)) => gaps_cmd::run(args),
         Some(Command::Test(args)) => test_cmd::run(args),
         Some(Command::Generate(args)) => generate_cmd::run(args),
+        Some(Command::Fix(args)) => fix_cmd::run(args),
         Some(Command::Lsp(args)) => lsp_cmd::run(args),
         None if cli.stdio => lsp_cmd::run(lsp_cmd::Args::default_limits()),
         None => {

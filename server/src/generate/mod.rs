@@ -18,7 +18,7 @@ pub mod explore;
 pub mod output;
 pub mod suspected;
 pub mod targets;
-mod validate;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
