@@ -202,7 +202,11 @@ fn first(s: &str) -> &str {
 /// `assert 422 == 400` → (actual, expected), for status codes.
 fn status_mismatch(msg: &str) -> Option<(u16, u16)> {
     let l = msg.lines().next()?;
-    let rest = l.trim().strip_prefix("assert ")?;
+    let l = l.trim();
+    let rest = l
+        .strip_prefix("AssertionError: ")
+        .unwrap_or(l)
+        .strip_prefix("assert ")?;
     let (a, b) = rest.split_once(" == ")?;
     let (a, b): (u16, u16) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
     ((100..600).contains(&a) && (100..600).contains(&b) && msg.contains("status_code"))
