@@ -9,6 +9,7 @@
 //! 2. a full test run of plainlib with a test that sleeps 8 s;
 //! 3. five "Generate tests" commands in flight on plainlib, then the
 //!    shutdown latency with them still running.
+//!
 //! Target (issue 11): every request < 50 ms p99, shutdown < 100 ms.
 //! Figures: docs/performance.md.
 

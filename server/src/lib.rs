@@ -9,6 +9,7 @@ pub mod fix;
 pub mod generate;
 pub mod index;
 pub mod lsp;
+pub mod pipeline;
 pub mod runner;
 pub mod sandbox;
 pub mod workspace;

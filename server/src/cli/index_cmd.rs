@@ -6,13 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde::Serialize;
-use testgen::index::model::{
-    ClassInfo, DjangoComponent, Framework, FunctionInfo, ImportInfo, ParseErrorInfo, RelPath,
-    RouteInfo,
-};
+use testgen::index::analysis::Analysis;
+use testgen::index::model::RelPath;
 use testgen::index::Index;
-use testgen::workspace::{self, Project, TestsInfo};
+use testgen::workspace::{self, Project};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,47 +20,12 @@ pub struct Args {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct Output<'a> {
-    root: String,
-    python_root: String,
-    framework: Framework,
-    files: usize,
-    lossy_files: Vec<&'a RelPath>,
-    parse_errors: Vec<&'a ParseErrorInfo>,
-    functions: Vec<&'a FunctionInfo>,
-    classes: Vec<&'a ClassInfo>,
-    routes: Vec<&'a RouteInfo>,
-    imports: Vec<&'a ImportInfo>,
-    django: Vec<&'a DjangoComponent>,
-    tests: &'a TestsInfo,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let project =
         workspace::discover(&args.path).map_err(|e| super::Failure::usage(e.to_string()))?;
     let index = Index::build(&project);
     let snapshot = index.snapshot();
-    let framework =
-        testgen::index::framework::detect(snapshot.iter().map(|(p, f)| (p, f.as_ref())));
-    let out = Output {
-        root: project.root.display().to_string(),
-        python_root: project.python_root.display().to_string(),
-        framework,
-        files: snapshot.len(),
-        lossy_files: snapshot
-            .iter()
-            .filter(|(_, f)| f.lossy)
-            .map(|(p, _)| p)
-            .collect(),
-        parse_errors: snapshot.iter().flat_map(|(_, f)| &f.parse_errors).collect(),
-        functions: snapshot.iter().flat_map(|(_, f)| &f.functions).collect(),
-        classes: snapshot.iter().flat_map(|(_, f)| &f.classes).collect(),
-        routes: snapshot.iter().flat_map(|(_, f)| &f.routes).collect(),
-        imports: snapshot.iter().flat_map(|(_, f)| &f.imports).collect(),
-        django: snapshot.iter().flat_map(|(_, f)| &f.django).collect(),
-        tests: &project.tests,
-    };
+    let out = Analysis::of(&project, &snapshot);
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     if args.json {
@@ -82,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summary(w: &mut impl Write, project: &Project, out: &Output) -> std::io::Result<()> {
+fn summary(w: &mut impl Write, project: &Project, out: &Analysis) -> std::io::Result<()> {
     writeln!(w, "root:        {}", out.root)?;
     let py_root = RelPath::from_abs(&project.root, &project.python_root)
         .map_or_else(|| out.python_root.clone(), |r| format!("./{r}"));

@@ -6,7 +6,10 @@ mod gaps_cmd;
 mod generate_cmd;
 mod index_cmd;
 mod lsp_cmd;
+mod merge_cmd;
+mod progress;
 mod project_config;
+mod run_cmd;
 mod test_cmd;
 
 use std::process::ExitCode;
@@ -39,6 +42,10 @@ enum Command {
     Generate(generate_cmd::Args),
     /// Repair failing tests' own mistakes; report the bugs they expose in the code.
     Fix(fix_cmd::Args),
+    /// The CI pipeline: measure, generate in rounds, validate, report, gate.
+    Run(run_cmd::Args),
+    /// Combine the results of `testgen run --shard K/N` jobs and gate once.
+    Merge(merge_cmd::Args),
     /// Run the language server over stdio.
     Lsp(lsp_cmd::Args),
 }
@@ -58,6 +65,42 @@ impl Failure {
             code: 2,
             message: message.into(),
         }
+    }
+}
+
+/// The exit a pipeline error gives: 130 when cancelled, else 2 (the run
+/// could not be done), with the error's message.
+fn pipeline_failure(e: testgen::pipeline::PipelineError) -> Failure {
+    match e {
+        testgen::pipeline::PipelineError::Cancelled
+        | testgen::pipeline::PipelineError::Generate(testgen::generate::GenerateError::Cancelled) => {
+            Failure {
+                code: 130,
+                message: "cancelled; tests written by finished rounds stay in tests/generated/"
+                    .into(),
+            }
+        }
+        other => Failure::usage(other.to_string()),
+    }
+}
+
+/// Appends the run's summary.md to the GitHub job summary when the job has
+/// one (`$GITHUB_STEP_SUMMARY`).
+fn append_step_summary(summary: &std::path::Path) {
+    let Some(target) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let Ok(text) = std::fs::read(summary) else {
+        return;
+    };
+    use std::io::Write;
+    let done = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&target)
+        .and_then(|mut f| f.write_all(&text));
+    if let Err(e) = done {
+        tracing::warn!("could not append to $GITHUB_STEP_SUMMARY: {e}");
     }
 }
 
@@ -117,6 +160,8 @@ pub fn main() -> ExitCode {
         Some(Command::Test(args)) => test_cmd::run(args),
         Some(Command::Generate(args)) => generate_cmd::run(args),
         Some(Command::Fix(args)) => fix_cmd::run(args),
+        Some(Command::Run(args)) => run_cmd::run(args),
+        Some(Command::Merge(args)) => merge_cmd::run(args),
         Some(Command::Lsp(args)) => lsp_cmd::run(args),
         None if cli.stdio => lsp_cmd::run(lsp_cmd::Args::default_limits()),
         None => {

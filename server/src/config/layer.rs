@@ -49,7 +49,17 @@ pub struct Values {
     pub explore: ExploreValues,
     pub sandbox: SandboxValues,
     pub validation: ValidationValues,
+    pub run: RunValues,
     pub llm: LlmValues,
+}
+
+/// `testgen run`'s loop and gates.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct RunValues {
+    pub min_delta: Option<f64>,
+    pub iterations: Option<u32>,
+    pub generation_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -182,6 +192,21 @@ impl Layer {
             })?);
         }
         v.min_coverage = number("MIN_COVERAGE_THRESHOLD")?;
+        v.run.generation_timeout_s = number("GENERATION_TIMEOUT")?.map(|s| s.max(1.0) as u64);
+        // The reference's single-pass mode: without gap focus it generated
+        // once; testgen always targets the gaps, so `false` means one round.
+        if let Some(g) = var("GAP_FOCUSED_MODE") {
+            match g.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => {}
+                "false" | "0" | "no" => v.run.iterations = Some(1),
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "GAP_FOCUSED_MODE",
+                        message: format!("{g:?}: expected true or false"),
+                    })
+                }
+            }
+        }
         Ok(Layer {
             source: Source::Environment,
             base: Some(root.to_path_buf()),

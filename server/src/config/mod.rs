@@ -152,7 +152,29 @@ pub struct Config {
     /// A generated test that takes longer than this in validation is
     /// dropped, seconds.
     pub slow_test_s: f64,
+    pub run: RunConfig,
     pub llm: LlmConfig,
+}
+
+/// `testgen run`: rounds and gates besides `min_coverage`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// Coverage must rise by at least this many points (`--min-delta`).
+    pub min_delta: f64,
+    /// Generation rounds at most (`--iterations`).
+    pub iterations: u32,
+    /// Wall-clock cap of all generation rounds, seconds.
+    pub generation_timeout_s: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            min_delta: 0.0,
+            iterations: 3,
+            generation_timeout_s: 600,
+        }
+    }
 }
 
 impl Default for Config {
@@ -170,6 +192,7 @@ impl Default for Config {
             explore: ExploreConfig::default(),
             sandbox: crate::sandbox::Limits::default(),
             slow_test_s: 5.0,
+            run: RunConfig::default(),
             llm: LlmConfig::default(),
         }
     }
@@ -278,6 +301,25 @@ impl Config {
                 return Err("validation.slowTestS must be between 0 and 3600 seconds".into());
             }
             self.slow_test_s = s;
+        }
+        let r = &v.run;
+        if let Some(d) = r.min_delta {
+            if !(-100.0..=100.0).contains(&d) {
+                return Err("run.minDelta must be between -100 and 100".into());
+            }
+            self.run.min_delta = d;
+        }
+        if let Some(n) = r.iterations {
+            if !(1..=20).contains(&n) {
+                return Err("run.iterations must be between 1 and 20".into());
+            }
+            self.run.iterations = n;
+        }
+        if let Some(s) = r.generation_timeout_s {
+            if s == 0 {
+                return Err("run.generationTimeoutS must be at least 1".into());
+            }
+            self.run.generation_timeout_s = s;
         }
         let m = &v.llm;
         if m.provider.is_some() {

@@ -6,7 +6,7 @@
 //! what to do: tests written against an unknown baseline cannot be shown to
 //! add anything.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::{targets, GenerateError};
@@ -26,7 +26,7 @@ pub enum Source {
 }
 
 /// How the baseline was obtained, as the report says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The project's suite ran now.
@@ -41,7 +41,7 @@ pub enum Kind {
 /// Coverage of the project's own code: test files (the user's and the
 /// generated ones) are measured by `--cov=<python root>` but left out here,
 /// so that writing tests cannot raise the figure by covering themselves.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coverage {
     /// Line coverage of the non-test files, percent.
     pub line_percent: f64,
@@ -63,14 +63,8 @@ impl Coverage {
             statements += f.lines.len() as u32;
             missing += f.missing_lines().count() as u32;
         }
-        let line_percent = if statements == 0 {
-            100.0
-        } else {
-            let p = 100.0 * f64::from(statements - missing) / f64::from(statements);
-            (p * 100.0).round() / 100.0
-        };
         Coverage {
-            line_percent,
+            line_percent: percent(statements, missing),
             statements,
             missing,
             report_percent: g.overall_coverage,
@@ -82,7 +76,47 @@ impl Coverage {
 pub struct Baseline {
     pub kind: Kind,
     pub coverage: Coverage,
+    /// Per non-test file, for reports.
+    pub files: Vec<FileLine>,
     pub gaps: gaps::GapReport,
+}
+
+/// One project file's line coverage (test files left out, as in [`Coverage`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileLine {
+    pub path: String,
+    pub statements: u32,
+    pub missing: u32,
+    pub percent: f64,
+}
+
+impl FileLine {
+    fn of(report: &cobertura::CoverageReport) -> Vec<FileLine> {
+        report
+            .files
+            .iter()
+            .filter(|f| !crate::workspace::is_test_file(&f.path) && !targets::is_generated(&f.path))
+            .map(|f| {
+                let statements = f.lines.len() as u32;
+                let missing = f.missing_lines().count() as u32;
+                FileLine {
+                    path: f.path.to_string(),
+                    statements,
+                    missing,
+                    percent: percent(statements, missing),
+                }
+            })
+            .collect()
+    }
+}
+
+fn percent(statements: u32, missing: u32) -> f64 {
+    if statements == 0 {
+        100.0
+    } else {
+        let p = 100.0 * f64::from(statements - missing) / f64::from(statements);
+        (p * 100.0).round() / 100.0
+    }
 }
 
 /// The suite's coverage: measured now, or read from the newest report.
@@ -105,16 +139,33 @@ pub async fn measure(
                 ..run_req.clone()
             };
             let run = runner::run_tests(project, &req, cancel).await?;
-            let kind = usable(&run)?;
-            (kind, run.artifacts.coverage_xml)
+            return of_run(project, index, &run);
         }
     };
+    read(project, index, kind, &xml)
+}
+
+/// The baseline a finished run of the whole suite gives (the CI pipeline
+/// runs the suite itself: it also reports the run's failures).
+pub fn of_run(project: &Project, index: &Index, run: &TestRun) -> Result<Baseline, GenerateError> {
+    let kind = usable(run)?;
+    read(project, index, kind, &run.artifacts.coverage_xml)
+}
+
+/// The baseline a coverage report on disk gives.
+pub fn read(
+    project: &Project,
+    index: &Index,
+    kind: Kind,
+    xml: &std::path::Path,
+) -> Result<Baseline, GenerateError> {
     let report =
-        cobertura::read(&xml, &project.root).map_err(|e| GenerateError::Coverage(e.to_string()))?;
+        cobertura::read(xml, &project.root).map_err(|e| GenerateError::Coverage(e.to_string()))?;
     let gaps = gaps::analyze(&report, |p| index.file(p), 90.0);
     Ok(Baseline {
         kind,
         coverage: Coverage::of(&report, &gaps),
+        files: FileLine::of(&report),
         gaps,
     })
 }

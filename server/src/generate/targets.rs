@@ -50,7 +50,7 @@ impl Target {
 }
 
 /// A function that was asked for (or had a gap) but cannot be a target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct NotTargeted {
     pub target: String,
     pub reason: String,

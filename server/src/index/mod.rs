@@ -2,6 +2,7 @@
 //! components each file holds. Built in parallel for a whole project, then
 //! kept up to date one file at a time.
 
+pub mod analysis;
 mod extract;
 pub mod framework;
 mod lines;

@@ -120,7 +120,7 @@ impl RunOutcome {
 
 /// Results by outcome, as pytest's summary line counts them (an xpassed
 /// test appears in JUnit XML as passed, and is counted so).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub passed: u32,
     pub failed: u32,

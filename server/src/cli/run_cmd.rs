@@ -1,0 +1,160 @@
+//! `testgen run [PATH] [--setup] [--engine auto|explore|llm] [--min-coverage N]
+//! [--min-delta N] [--iterations N] [--shard K/N] [--format text|github|sarif]
+//! [--json]`: the CI pipeline end to end (src/pipeline/). Exit 0 when the
+//! gates pass, 1 when one fails, 2 when the run could not be done.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use testgen::config::EngineChoice;
+use testgen::generate::AnyEngine;
+use testgen::pipeline::{self, render, Options, RunReport, Shard};
+use testgen::runner;
+use testgen::workspace::artifacts;
+
+use super::{progress, project_config};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A summary for people.
+    Text,
+    /// GitHub Actions workflow commands: annotations for uncovered functions, suspected bugs and failed gates.
+    Github,
+    /// Also write .testgen/testgen.sarif (SARIF 2.1.0) for code scanning.
+    Sarif,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project directory [default: $TARGET_ROOT, else the current directory].
+    pub path: Option<PathBuf>,
+    /// Create .venv when there is none and install the project and its requirements plus pytest and pytest-cov first.
+    #[arg(long)]
+    pub setup: bool,
+    /// Which engine writes the tests [default: auto: the LLM when one is configured, explore otherwise].
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineChoice>,
+    /// The coverage gate, percent; above 100 always fails [default: 90; MIN_COVERAGE_THRESHOLD].
+    #[arg(long, value_name = "N")]
+    pub min_coverage: Option<f64>,
+    /// Coverage must rise by at least this many points [default: 0].
+    #[arg(long, value_name = "N")]
+    pub min_delta: Option<f64>,
+    /// Generation rounds at most [default: 3].
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u32>,
+    /// Only this job's deterministic share of the files (a CI matrix); merge with `testgen merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The Python interpreter [default: $VIRTUAL_ENV, .venv/ or venv/ in the project, python3].
+    #[arg(long, value_name = "P")]
+    pub python: Option<PathBuf>,
+    /// Wall-clock cap per target, in seconds [default: 10].
+    #[arg(long, value_name = "N")]
+    pub budget_s: Option<f64>,
+    /// Seed of the search: the same seed gives the same tests [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Limit of each run of the project's test suite, in seconds [default: 600].
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
+    /// Print the report as one JSON object (iteration_report.json) instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let path = args
+        .path
+        .clone()
+        .or_else(|| std::env::var_os("TARGET_ROOT").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut layer = project_config::cli_layer();
+    let v = &mut layer.values;
+    v.python = args.python.clone();
+    v.engine = args.engine;
+    v.test_timeout_s = args.timeout;
+    v.explore.budget_s = args.budget_s;
+    v.explore.seed = args.seed;
+    v.run.min_delta = args.min_delta;
+    v.run.iterations = args.iterations;
+    let (project, config) = project_config::load(&path, layer)?;
+    let engine = AnyEngine::choose(config.engine, &config).map_err(super::Failure::usage)?;
+    let mut opts = Options::from_config(&config);
+    opts.shard = args.shard;
+    // A flag may ask for more than 100%: a gate that cannot pass, to check
+    // a workflow's failure path. Settings files keep 0-100.
+    if let Some(m) = args.min_coverage {
+        if !(m.is_finite() && m >= 0.0) {
+            return Err(super::Failure::usage("--min-coverage must be a number >= 0").into());
+        }
+        opts.min_coverage = m;
+    }
+    let setup = args.setup;
+    let show = progress::Progress::new();
+    let project = &project;
+    let result = super::run_cancellable(|cancel| {
+        let show = &show;
+        async move {
+            if setup {
+                show.step("setting up the project's environment (.venv)");
+                let venv = runner::setup::ensure_venv(
+                    &project.root,
+                    &project.python_root,
+                    opts.python.as_deref(),
+                    &cancel,
+                )
+                .await
+                .map_err(pipeline::PipelineError::from)?;
+                opts.python = Some(venv);
+            }
+            let events = |e: pipeline::Event| show.event(e);
+            pipeline::run(project, &opts, &engine, &events, &cancel).await
+        }
+    })?;
+    show.finish();
+    let report = result.map_err(super::pipeline_failure)?;
+    print_report(args.format, args.json, &project.root, &report)?;
+    if report.passed {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
+}
+
+pub fn print_report(
+    format: Format,
+    json: bool,
+    root: &std::path::Path,
+    report: &RunReport,
+) -> anyhow::Result<()> {
+    let dir = root.join(artifacts::DIR);
+    if format == Format::Sarif {
+        let log = render::sarif::log(report);
+        let bytes = serde_json::to_vec_pretty(&log)?;
+        artifacts::write_atomic(&dir.join("testgen.sarif"), &bytes)
+            .context("writing .testgen/testgen.sarif")?;
+    }
+    super::append_step_summary(&dir.join("summary.md"));
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    if json {
+        serde_json::to_writer(&mut w, report).context("writing JSON")?;
+        writeln!(w)?;
+    } else {
+        if format == Format::Github {
+            w.write_all(render::annotations::commands(report).as_bytes())?;
+        }
+        render::terminal::summary(&mut w, report, &dir)?;
+        if format == Format::Sarif {
+            writeln!(w, "sarif: {}", dir.join("testgen.sarif").display())?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}

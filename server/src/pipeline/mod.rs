@@ -1,0 +1,454 @@
+//! `testgen run`: the reference pipeline end to end, for a CI job. Clean the
+//! previous run's artifacts → detect the user's tests → measure them
+//! (baseline; 0% without tests) → quality gate → up to N gap-focused rounds
+//! (generate → validate → write → re-measure) → final run of every test →
+//! artifacts and reports → gates.
+//!
+//! The pipeline only orchestrates: generation is `generate::run`, test runs
+//! are `runner`, coverage is `coverage`. Renderers (`render/`) turn the
+//! [`RunReport`] into summary.md, report.html, SARIF and annotations; the
+//! CLI prints and exits by [`RunReport::passed`].
+
+pub mod files;
+pub mod gates;
+pub mod merge;
+pub mod render;
+pub mod report;
+pub mod shard;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::generate::baseline::{self, Baseline};
+use crate::generate::{self, AnyEngine, Engine, Filter, Limits, NotTargeted};
+use crate::index::model::RelPath;
+use crate::index::Index;
+use crate::runner::{self, RunRequest, Selection, TestOutcome, TestRun};
+use crate::workspace::Project;
+pub use report::{RunReport, Stop};
+pub use shard::Shard;
+
+/// What `testgen run` was asked to do, resolved from the configuration.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub python: Option<PathBuf>,
+    pub min_coverage: f64,
+    pub min_delta: f64,
+    pub iterations: u32,
+    pub generation_timeout: Duration,
+    pub shard: Option<Shard>,
+    pub limits: Limits,
+    pub suite_timeout: Duration,
+    pub pytest_args: Vec<String>,
+}
+
+impl Options {
+    pub fn from_config(c: &crate::config::Config) -> Options {
+        Options {
+            python: c.python.clone(),
+            min_coverage: c.min_coverage,
+            min_delta: c.run.min_delta,
+            iterations: c.run.iterations,
+            generation_timeout: Duration::from_secs(c.run.generation_timeout_s),
+            shard: None,
+            limits: Limits::from_config(c),
+            suite_timeout: Duration::from_secs(c.test_timeout_s),
+            pytest_args: c.pytest_args.clone(),
+        }
+    }
+}
+
+/// What the pipeline tells whoever shows progress.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A step began (`measuring the project's tests`, ...).
+    Step(String),
+    /// A round began.
+    Round { round: u32, of: u32, coverage: f64 },
+    /// A round ended.
+    RoundDone(report::Round),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{0}")]
+    Generate(#[from] generate::GenerateError),
+    #[error(transparent)]
+    Runner(runner::RunnerError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<runner::RunnerError> for PipelineError {
+    fn from(e: runner::RunnerError) -> Self {
+        match e {
+            runner::RunnerError::Cancelled => PipelineError::Cancelled,
+            other => PipelineError::Runner(other),
+        }
+    }
+}
+
+pub(crate) fn io(context: &str) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
+    move |source| PipelineError::Io {
+        context: context.to_string(),
+        source,
+    }
+}
+
+/// Runs the pipeline on `project` and writes every artifact; the caller
+/// exits by `report.passed`.
+pub async fn run(
+    project: &Project,
+    opts: &Options,
+    engine: &AnyEngine,
+    events: &(dyn Fn(Event) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<RunReport, PipelineError> {
+    use tracing::Instrument;
+    let span = tracing::info_span!("pipeline", root = %project.root.display());
+    run_in_span(project, opts, engine, events, cancel)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
+    project: &Project,
+    opts: &Options,
+    engine: &AnyEngine,
+    events: &(dyn Fn(Event) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<RunReport, PipelineError> {
+    let started = Instant::now();
+    let _lock = runner::lock_project(&project.root, cancel).await?;
+    files::clean(&project.root).map_err(io("removing the previous run's artifacts"))?;
+    let manual = files::manual_tests(project);
+    files::write_json(&project.root, "manual_test_result.json", &manual)
+        .map_err(io("writing manual_test_result.json"))?;
+    let index = Index::build(project);
+    write_analysis(project, &index)?;
+
+    events(Event::Step(if manual.manual_tests_found {
+        format!(
+            "measuring the project's {} test files",
+            manual.test_files_count
+        )
+    } else {
+        "no tests found: measuring the baseline (0%)".into()
+    }));
+    let first = full_run(project, opts, cancel).await?;
+    let before = baseline::of_run(project, &index, &first)?;
+    let fixer = fixer_step(&first);
+    let shard_files = opts.shard.map(|s| s.files(&before.gaps));
+
+    let mut loop_ = Rounds::new(before.coverage.line_percent);
+    if before.coverage.line_percent >= opts.min_coverage {
+        loop_.stop = Some(Stop::NoGenerationNeeded);
+    } else {
+        loop_
+            .run(project, opts, engine, shard_files, events, cancel)
+            .await?;
+    }
+    let stop = loop_.stop.unwrap_or(Stop::LastRound {
+        round: opts.iterations,
+    });
+
+    events(Event::Step(
+        "final run of the project's and the generated tests".into(),
+    ));
+    let last = if loop_.rounds.is_empty() {
+        first
+    } else {
+        full_run(project, opts, cancel).await?
+    };
+    let after = baseline::of_run(project, &Index::build(project), &last)?;
+    let generated = render::generated_tests(project);
+    let gates = gates::check(opts, &before.coverage, &after.coverage, stop);
+    let report = RunReport {
+        version: 1,
+        engine: engine.name().to_string(),
+        python_root: RelPath::from_abs(&project.root, &project.python_root)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        shard: opts.shard,
+        manual_tests: manual,
+        baseline: before.kind,
+        delta: round2(after.coverage.line_percent - before.coverage.line_percent),
+        coverage_before: before.coverage,
+        rounds: loop_
+            .rounds
+            .into_iter()
+            .map(|r| report::Round {
+                shard: opts.shard,
+                ..r
+            })
+            .collect(),
+        stop,
+        final_tests: last.counts,
+        failing_tests: failing(&last),
+        generated,
+        remaining_gaps: render::remaining_gaps(&after, &loop_.skipped),
+        files: after.files.clone(),
+        coverage_after: after.coverage.clone(),
+        suspected_bugs: loop_.bugs,
+        fixer,
+        passed: gates.iter().all(|g| g.passed),
+        gates,
+        duration_s: started.elapsed().as_secs_f64(),
+    };
+    write_reports(project, &after, &last, &report, cancel).await?;
+    if let Some(shard) = opts.shard {
+        merge::save_shard(project, shard)?;
+    }
+    Ok(report)
+}
+
+/// Every artifact after the final run (coverage.xml and test-results.xml
+/// are already there: the runner wrote them).
+async fn write_reports(
+    project: &Project,
+    after: &Baseline,
+    last: &TestRun,
+    report: &RunReport,
+    cancel: &CancellationToken,
+) -> Result<(), PipelineError> {
+    let root = &project.root;
+    files::write_json(root, "coverage_gaps.json", &after.gaps)
+        .map_err(io("writing coverage_gaps.json"))?;
+    files::write_json(root, "iteration_report.json", report)
+        .map_err(io("writing iteration_report.json"))?;
+    files::write_text(root, "summary.md", &render::summary::markdown(report))
+        .map_err(io("writing summary.md"))?;
+    files::write_text(root, "report.html", &render::html::page(report))
+        .map_err(io("writing report.html"))?;
+    let data = last.artifacts.dir.join(".coverage");
+    files::html_coverage(project, &last.python, &data, cancel).await;
+    Ok(())
+}
+
+fn write_analysis(project: &Project, index: &Index) -> Result<(), PipelineError> {
+    let snapshot = index.snapshot();
+    let analysis = crate::index::analysis::Analysis::of(project, &snapshot);
+    files::write_json(&project.root, "analysis.json", &analysis)
+        .map_err(io("writing analysis.json"))?;
+    Ok(())
+}
+
+async fn full_run(
+    project: &Project,
+    opts: &Options,
+    cancel: &CancellationToken,
+) -> Result<TestRun, PipelineError> {
+    let req = RunRequest {
+        python: opts.python.clone(),
+        selection: Selection::All,
+        timeout: opts.suite_timeout,
+        extra_args: opts.pytest_args.clone(),
+        progress: None,
+    };
+    Ok(runner::run_tests(project, &req, cancel).await?)
+}
+
+/// The user's failing tests are reported, never rewritten by a run.
+fn fixer_step(run: &TestRun) -> report::FixerStep {
+    let failing = run
+        .tests
+        .iter()
+        .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
+        .count();
+    if failing == 0 {
+        return report::FixerStep::NotNeeded;
+    }
+    report::FixerStep::Reported {
+        failing,
+        note: "the project's own tests fail; they are reported here and left unchanged (a run never rewrites them: `testgen fix` repairs their mistakes and reports the bugs they expose)".into(),
+    }
+}
+
+fn failing(run: &TestRun) -> Vec<report::Failing> {
+    run.tests
+        .iter()
+        .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
+        .map(|t| report::Failing {
+            nodeid: t.nodeid.clone(),
+            message: t.reason().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The gap-focused loop's state.
+struct Rounds {
+    coverage: f64,
+    rounds: Vec<report::Round>,
+    skipped: Vec<Vec<NotTargeted>>,
+    bugs: Vec<generate::SuspectedBug>,
+    stop: Option<Stop>,
+}
+
+impl Rounds {
+    fn new(coverage: f64) -> Rounds {
+        Rounds {
+            coverage,
+            rounds: Vec::new(),
+            skipped: Vec::new(),
+            bugs: Vec::new(),
+            stop: None,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        project: &Project,
+        opts: &Options,
+        engine: &AnyEngine,
+        shard_files: Option<Vec<RelPath>>,
+        events: &(dyn Fn(Event) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<(), PipelineError> {
+        let deadline = cancel.child_token();
+        let timer = {
+            let d = deadline.clone();
+            let limit = opts.generation_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                d.cancel();
+            })
+        };
+        let filter = match shard_files {
+            Some(files) => Filter::Files(files),
+            None => Filter::AllGaps,
+        };
+        let result = self
+            .each_round(project, opts, engine, &filter, events, &deadline, cancel)
+            .await;
+        timer.abort();
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn each_round(
+        &mut self,
+        project: &Project,
+        opts: &Options,
+        engine: &AnyEngine,
+        filter: &Filter,
+        events: &(dyn Fn(Event) + Send + Sync),
+        deadline: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), PipelineError> {
+        if matches!(filter, Filter::Files(f) if f.is_empty()) {
+            self.stop = Some(Stop::NothingToTarget);
+            return Ok(());
+        }
+        for round in 1..=opts.iterations {
+            events(Event::Round {
+                round,
+                of: opts.iterations,
+                coverage: self.coverage,
+            });
+            let started = Instant::now();
+            let req = generate::Request {
+                python: opts.python.clone(),
+                filter: filter.clone(),
+                limits: opts.limits.clone(),
+                // The previous full run (the baseline's, or the last
+                // round's re-measure) left a fresh coverage.xml.
+                baseline: generate::BaselineSource::Existing,
+                suite_timeout: opts.suite_timeout,
+                pytest_args: opts.pytest_args.clone(),
+            };
+            let outcome = generate::run(project, &req, engine, deadline).await;
+            let gen = match outcome {
+                Ok(r) => r,
+                Err(generate::GenerateError::Cancelled) if !cancel.is_cancelled() => {
+                    self.finish_round(
+                        round,
+                        started,
+                        None,
+                        Some(Stop::TimeLimit { round }),
+                        events,
+                    );
+                    return Ok(());
+                }
+                Err(generate::GenerateError::Cancelled) => return Err(PipelineError::Cancelled),
+                Err(e) => return Err(e.into()),
+            };
+            self.bugs.extend(gen.suspected_bugs.iter().cloned());
+            self.skipped.push(gen.skipped.clone());
+            let stop = self.decide(round, opts, &gen);
+            self.finish_round(round, started, Some(&gen), stop, events);
+            if self.stop.is_some() {
+                return Ok(());
+            }
+        }
+        self.stop = Some(Stop::LastRound {
+            round: opts.iterations,
+        });
+        Ok(())
+    }
+
+    fn decide(&self, round: u32, opts: &Options, gen: &generate::Report) -> Option<Stop> {
+        let after = gen
+            .coverage_after
+            .as_ref()
+            .map_or(self.coverage, |c| c.line_percent);
+        if gen.targets.is_empty() {
+            Some(Stop::NothingToTarget)
+        } else if after >= opts.min_coverage {
+            Some(Stop::TargetReached { round })
+        } else if gen.tests_written == 0 || after <= self.coverage {
+            Some(Stop::NoGain { round })
+        } else {
+            None
+        }
+    }
+
+    fn finish_round(
+        &mut self,
+        round: u32,
+        started: Instant,
+        gen: Option<&generate::Report>,
+        stop: Option<Stop>,
+        events: &(dyn Fn(Event) + Send + Sync),
+    ) {
+        let before = self.coverage;
+        let after = gen
+            .and_then(|g| g.coverage_after.as_ref())
+            .map_or(before, |c| c.line_percent);
+        let r = report::Round {
+            round,
+            shard: None,
+            coverage_before: before,
+            coverage_after: after,
+            gain: round2(after - before),
+            targets: gen.map_or(0, |g| g.targets.len()),
+            tests_written: gen.map_or(0, |g| g.tests_written),
+            tests_dropped: gen.map_or(0, |g| g.dropped.len()),
+            skipped: gen.map_or(0, |g| g.skipped.len()),
+            duration_s: started.elapsed().as_secs_f64(),
+            llm_calls: 0,
+            llm_tokens: 0,
+            note: stop
+                .map(|s| s.describe(0.0))
+                .filter(|_| !matches!(stop, Some(Stop::TargetReached { .. }))),
+        };
+        self.coverage = after;
+        events(Event::RoundDone(r.clone()));
+        self.rounds.push(r);
+        if stop.is_some() {
+            self.stop = stop;
+        }
+    }
+}
