@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod coverage;
+pub mod fix;
 pub mod generate;
 pub mod index;
 pub mod lsp;

@@ -174,7 +174,9 @@ fn per_function_figures_equal_coverage_py_on_every_fixture() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().unwrap().is_dir() {
+        // `fixer`'s suite fails on purpose (testgen fix's fixture): pytest
+        // stops at its collection error, so there is no whole run to compare.
+        if entry.file_type().unwrap().is_dir() && name != "fixer" {
             let n = check_fixture(&name);
             checked.push(format!("{name}: {n} functions"));
         }

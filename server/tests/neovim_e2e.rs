@@ -47,6 +47,7 @@ const STEPS: &[&str] = &[
     "report-text",
     "import-error",
     "restore-module",
+    "fix-failing-test",
 ];
 
 /// One wait of the driver: generous for a loaded 2-core machine (a pytest
@@ -333,6 +334,18 @@ fn a_neovim_session_with_the_plugin() {
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         s.report()
+    );
+    // "Fix failing test" left the repaired test on disk, and it passes.
+    let tests = std::fs::read_to_string(root.join("tests/test_pricing.py")).unwrap();
+    assert!(
+        tests.contains("    from plainlib.pricing import apply_discount\n"),
+        "{tests}"
+    );
+    let out = common::pytest(root, &["tests/test_pricing.py::test_fixer_import"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, calls into the library, prints. Each
 //! subcommand lives in its own file and owns its output format.
 
+mod fix_cmd;
 mod gaps_cmd;
 mod generate_cmd;
 mod index_cmd;
@@ -40,6 +41,8 @@ enum Command {
     Test(test_cmd::Args),
     /// Write validated tests for the untested code under tests/generated/.
     Generate(generate_cmd::Args),
+    /// Repair failing tests' own mistakes; report the bugs they expose in the code.
+    Fix(fix_cmd::Args),
     /// The CI pipeline: measure, generate in rounds, validate, report, gate.
     Run(run_cmd::Args),
     /// Combine the results of `testgen run --shard K/N` jobs and gate once.
@@ -159,6 +162,7 @@ pub fn main() -> ExitCode {
         Some(Command::Gaps(args)) => gaps_cmd::run(args),
         Some(Command::Test(args)) => test_cmd::run(args),
         Some(Command::Generate(args)) => generate_cmd::run(args),
+        Some(Command::Fix(args)) => fix_cmd::run(args),
         Some(Command::Run(args)) => run_cmd::run(args),
         Some(Command::Merge(args)) => merge_cmd::run(args),
         Some(Command::Prompt(args)) => prompt_cmd::run(args),

@@ -19,7 +19,7 @@ pub mod llm;
 pub mod output;
 pub mod suspected;
 pub mod targets;
-mod validate;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::{
 use super::document::{Document, Encoding};
 use super::facts::{CoverageFacts, FunctionFact, ResultFacts, TestFact};
 use super::line_map::LineMap;
-use super::state::ImportFacts;
+use super::state::{BugFacts, ImportFacts};
 use crate::config::{Config, Severity};
 
 pub const SOURCE: &str = "testgen";
@@ -18,6 +18,7 @@ pub const PARTIAL: &str = "partially-covered";
 pub const FAILING: &str = "failing-test";
 pub const IMPORT_ERROR: &str = "import-error";
 pub const NOT_GENERATED: &str = "not-generated";
+pub const SUSPECTED_BUG: &str = "suspected-bug";
 
 /// The buffer as rendering sees it, with the maps from each anchor.
 pub struct View<'a> {
@@ -26,6 +27,8 @@ pub struct View<'a> {
     pub coverage: Option<(&'a CoverageFacts, &'a LineMap)>,
     pub results: Option<(&'a ResultFacts, &'a LineMap)>,
     pub imports: Option<(&'a ImportFacts, &'a LineMap)>,
+    /// Suspected bugs in this file (the fixer's report).
+    pub bugs: Option<(&'a BugFacts, &'a LineMap)>,
     /// Functions of this file the last generation skipped: (qualname, why).
     pub skipped: &'a [(String, String)],
 }
@@ -84,7 +87,37 @@ pub fn diagnostics(view: &View, uri: &Uri, settings: &Config, test_file: bool) -
     }
     test_diagnostics(view, uri, &mut out);
     import_diagnostics(view, &mut out);
+    bug_diagnostics(view, &mut out);
     out
+}
+
+/// A suspected bug on the line that raised: the code is wrong, not the
+/// test that shows it (which is left as it is).
+fn bug_diagnostics(view: &View, out: &mut Vec<Diagnostic>) {
+    let Some((facts, map)) = view.bugs else {
+        return;
+    };
+    for b in &facts.bugs {
+        let Some(range) = line_range(view, map, b.line) else {
+            continue;
+        };
+        let function = b.target.rsplit("::").next().unwrap_or(&b.target);
+        let shown_by = b
+            .test
+            .as_deref()
+            .map(|t| format!(" (shown by {t})"))
+            .unwrap_or_default();
+        out.push(diag(
+            range,
+            DiagnosticSeverity::WARNING,
+            SUSPECTED_BUG,
+            format!(
+                "suspected bug in `{function}`: {} on {}{shown_by}: {}",
+                b.error, b.input, b.reason
+            ),
+            b.target.clone(),
+        ));
+    }
 }
 
 /// The range of an anchor line's text (without its indentation) in the buffer.

@@ -31,6 +31,12 @@ pub struct Runs {
 }
 
 impl Runs {
+    /// Holds off every other run until the guard is dropped (the fixer's
+    /// runs must not interleave with a run on save).
+    pub async fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
     /// Cancels the run in flight, if any.
     pub fn cancel_current(&self) {
         if let Some(t) = self.current.lock().ok().and_then(|c| c.clone()) {

@@ -203,6 +203,8 @@ impl Session {
         let cov_map = cov.map(|c| LineMap::between(&c.anchor, doc.text()));
         let res_map = res.map(|r| LineMap::between(&r.anchor, doc.text()));
         let imp_map = imp.map(|i| LineMap::between(&i.anchor, doc.text()));
+        let bugs = data.bugs.get(&loc.rel);
+        let bug_map = bugs.map(|b| LineMap::between(&b.anchor, doc.text()));
         let skipped = self
             .skipped
             .get(&loc.path)
@@ -214,6 +216,7 @@ impl Session {
             coverage: cov.map(|c| c.as_ref()).zip(cov_map.as_ref()),
             results: res.map(|r| r.as_ref()).zip(res_map.as_ref()),
             imports: imp.map(|i| i.as_ref()).zip(imp_map.as_ref()),
+            bugs: bugs.map(|b| b.as_ref()).zip(bug_map.as_ref()),
             skipped: &skipped,
         };
         Some(f(&view, &loc))

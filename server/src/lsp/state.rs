@@ -39,6 +39,8 @@ struct Stamps {
     partial: Option<SystemTime>,
     contexts: Option<SystemTime>,
     results: Option<SystemTime>,
+    /// The fixer's report (suspected bugs).
+    bugs: Option<SystemTime>,
 }
 
 /// Import errors of one file, anchored to its text when they were measured.
@@ -46,6 +48,13 @@ struct Stamps {
 pub struct ImportFacts {
     pub anchor: Arc<str>,
     pub errors: Vec<ImportError>,
+}
+
+/// Suspected bugs in one file, anchored to its text when they were found.
+#[derive(Debug, Clone)]
+pub struct BugFacts {
+    pub anchor: Arc<str>,
+    pub bugs: Vec<crate::generate::SuspectedBug>,
 }
 
 /// Totals of the measured data, for the status bar and reports.
@@ -65,6 +74,7 @@ pub struct Data {
     pub coverage: HashMap<RelPath, Arc<CoverageFacts>>,
     pub results: HashMap<RelPath, Arc<ResultFacts>>,
     pub imports: HashMap<RelPath, Arc<ImportFacts>>,
+    pub bugs: HashMap<RelPath, Arc<BugFacts>>,
     pub contexts: Option<Arc<TestContexts>>,
     pub summary: Summary,
 }
@@ -77,6 +87,7 @@ impl Data {
             .keys()
             .chain(self.results.keys())
             .chain(self.imports.keys())
+            .chain(self.bugs.keys())
             .collect();
         all.sort();
         all.dedup();
@@ -135,6 +146,7 @@ impl WorkspaceState {
             partial: mtime(&dir.join("coverage.partial.xml")),
             contexts: mtime(&dir.join("contexts.json")),
             results: mtime(&dir.join("test-results.json")),
+            bugs: mtime(&crate::fix::Report::path(self.root())),
         };
         if stamps == old.stamps {
             return report;
@@ -181,11 +193,17 @@ impl WorkspaceState {
                 self.import_facts(&all, measured),
             )
         };
+        let bugs = if stamps.bugs == old.stamps.bugs {
+            old.bugs.clone()
+        } else {
+            self.bug_facts(stamps.bugs.unwrap_or(SystemTime::UNIX_EPOCH))
+        };
         let data = Data {
             stamps,
             coverage,
             results,
             imports,
+            bugs,
             contexts,
             summary,
         };
@@ -275,6 +293,24 @@ impl WorkspaceState {
             .filter_map(|(file, errors)| {
                 let anchor = self.anchor(&file, measured)?;
                 Some((file, Arc::new(ImportFacts { anchor, errors })))
+            })
+            .collect()
+    }
+
+    /// The suspected bugs of the fixer's last report, by file.
+    fn bug_facts(&self, measured: SystemTime) -> HashMap<RelPath, Arc<BugFacts>> {
+        let Some(report) = crate::fix::Report::load(self.root()) else {
+            return HashMap::new();
+        };
+        let mut by_file: HashMap<RelPath, Vec<crate::generate::SuspectedBug>> = HashMap::new();
+        for b in report.suspected_bugs {
+            by_file.entry(RelPath::new(&b.file)).or_default().push(b);
+        }
+        by_file
+            .into_iter()
+            .filter_map(|(file, bugs)| {
+                let anchor = self.anchor(&file, measured)?;
+                Some((file, Arc::new(BugFacts { anchor, bugs })))
             })
             .collect()
     }

@@ -293,7 +293,7 @@ fn fixer_step(run: &TestRun) -> report::FixerStep {
     }
     report::FixerStep::Reported {
         failing,
-        note: "the project's own tests fail; they are reported here and left unchanged (the automatic fixer is not available yet)".into(),
+        note: "the project's own tests fail; they are reported here and left unchanged (a run never rewrites them: `testgen fix` repairs their mistakes and reports the bugs they expose)".into(),
     }
 }
 

@@ -554,6 +554,50 @@ local function run()
       end)
     return ok, { run = r, first_line = original_first, all = all_diags() }
   end)
+
+  -- "Fix failing test" from the code action menu on a test with a wrong
+  -- import: the server's edit lands in the buffer, the plugin saves it,
+  -- the test runs again and its diagnostic clears.
+  step("fix-failing-test", function()
+    focus(test_buf)
+    vim.api.nvim_buf_set_lines(test_buf, -1, -1, false, {
+      "",
+      "",
+      "def test_fixer_import():",
+      "    # Wrong import path: apply_discount lives in plainlib.pricing.",
+      "    from plainlib.text import apply_discount",
+      "",
+      "    assert apply_discount(100.0, 10) == 90.0",
+    })
+    vim.cmd("write")
+    local failing
+    local ok = wait(T, function()
+      failing = find(test_buf, "failing-test", "test_fixer_import")
+      return failing ~= nil
+    end)
+    if not ok then
+      return false, { why = "no failing-test diagnostic", test_diagnostics = diags(test_buf) }
+    end
+    vim.api.nvim_win_set_cursor(0, { failing.line + 1, 4 })
+    local since = now()
+    local titles = {}
+    vim.lsp.buf.code_action({
+      apply = true,
+      filter = function(a)
+        table.insert(titles, a.title)
+        return a.title:find("Fix failing test test_fixer_import", 1, true) ~= nil
+      end,
+    })
+    local cleared = wait(T, function()
+      return run_after(since, 0) ~= nil and find(test_buf, "failing-test", "test_fixer_import") == nil
+    end)
+    local text = table.concat(vim.api.nvim_buf_get_lines(test_buf, 0, -1, false), "\n")
+    local fixed = text:find("    from plainlib.pricing import apply_discount", 1, true) ~= nil
+    local saved = read(test_file) == text .. "\n" and not vim.bo[test_buf].modified
+    return cleared and fixed and saved,
+      { titles = titles, cleared = cleared, fixed = fixed, saved = saved,
+        test_diagnostics = diags(test_buf), runs = run_after(since, 0) }
+  end)
 end
 
 vim.api.nvim_create_autocmd("VimEnter", {

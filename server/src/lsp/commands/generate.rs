@@ -269,21 +269,21 @@ fn percent((covered, total): (u32, u32)) -> f64 {
 
 /// Where the generated files went.
 #[derive(Debug, Default)]
-struct Delivered {
+pub(super) struct Delivered {
     /// Written to disk by the server.
-    written: Vec<std::path::PathBuf>,
+    pub(super) written: Vec<std::path::PathBuf>,
     /// Edited in the editor's open buffers through workspace/applyEdit.
-    in_editor: Vec<std::path::PathBuf>,
+    pub(super) in_editor: Vec<std::path::PathBuf>,
     /// Of those, the ones whose file did not have the new text once the
     /// editor answered (a client that saves what it was sent, as the
     /// Neovim plugin does, leaves none).
-    unsaved: Vec<std::path::PathBuf>,
+    pub(super) unsaved: Vec<std::path::PathBuf>,
 }
 
 impl Delivered {
     /// `editor` as soon as one file waits in an editor buffer (the user has
     /// something to save), else `disk`.
-    fn applied(&self) -> &'static str {
+    pub(super) fn applied(&self) -> &'static str {
         if self.in_editor.is_empty() {
             "disk"
         } else {
@@ -311,7 +311,7 @@ impl Delivered {
 /// documents, which `refuse_unsaved` proved equal to the disk, get a
 /// versioned edit. The editor's buffer stays the truth for those; the user
 /// saves them (the Neovim plugin saves the buffers it was sent itself).
-async fn deliver(
+pub(super) async fn deliver(
     session: &Session,
     root: &std::path::Path,
     edits: &[FileEdit],

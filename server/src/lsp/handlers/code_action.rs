@@ -23,6 +23,12 @@ pub fn handle(b: &Backend, params: CodeActionParams) -> LspResult<Option<CodeAct
     else {
         return Ok(Some(Vec::new()));
     };
+    // Without an LLM the fixer only tries its certain fixes: the action says so.
+    let fix_note = if b.session.config(loc.ws.root()).llm.provider.is_none() {
+        " (deterministic fixes only: no LLM configured)"
+    } else {
+        ""
+    };
     let mut actions = Vec::new();
     for d in &params.context.diagnostics {
         if d.source.as_deref() != Some(render::SOURCE) {
@@ -47,7 +53,7 @@ pub fn handle(b: &Backend, params: CodeActionParams) -> LspResult<Option<CodeAct
             ),
             render::FAILING => (
                 format!(
-                    "Fix failing test {}",
+                    "Fix failing test {}{fix_note}",
                     key.rsplit("::").next().unwrap_or(&key)
                 ),
                 commands::FIX,
