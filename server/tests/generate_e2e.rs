@@ -391,7 +391,7 @@ fn bad_arguments_get_one_clear_line() {
     for (args, expect) in [
         (
             vec!["generate", path, "--engine", "llm"],
-            "not available yet",
+            "no LLM is configured",
         ),
         (
             vec!["generate", path, "--target", "nocolons"],

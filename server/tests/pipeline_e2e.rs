@@ -443,3 +443,61 @@ print(json.dumps(sorted(set(re.findall(r"(--[a-z-]+)", run)))))
         );
     }
 }
+
+/// Failing user tests go to the fixer: without --fix-user-tests they are
+/// classified and reported and the files stay byte-identical (here a
+/// collection error stops the run, and the message says how to apply the
+/// verified fixes); with it the fixes are written and the run goes on.
+#[test]
+fn failing_user_tests_are_reported_and_fixed_only_when_asked() {
+    let p = copy_to_temp(&fixture("fixer"));
+    let files = ["tests/test_broken.py", "tests/test_text.py"];
+    let original: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(p.path().join(f)).unwrap())
+        .collect();
+    let out = run(p.path(), &["--iterations", "1"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--fix-user-tests"), "{err}");
+    for (f, o) in files.iter().zip(&original) {
+        assert_eq!(
+            &std::fs::read(p.path().join(f)).unwrap(),
+            o,
+            "{f} changed unasked"
+        );
+    }
+    let fix_report: serde_json::Value =
+        serde_json::from_str(&read(&p.path().join(".testgen/auto_fixer_report.json"))).unwrap();
+    assert!(
+        fix_report["summary"]["fixed"].as_u64().unwrap() >= 1,
+        "{fix_report:#}"
+    );
+
+    let out = run(p.path(), &["--iterations", "1", "--fix-user-tests"], &[]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let r = report(p.path());
+    assert_eq!(r["fixer"]["status"], "ran", "{r:#}");
+    assert_eq!(r["fixer"]["written"], true, "{r:#}");
+    assert!(r["fixer"]["fixed"].as_u64().unwrap() >= 3, "{r:#}");
+    for (f, o) in files.iter().zip(&original) {
+        assert_ne!(
+            &std::fs::read(p.path().join(f)).unwrap(),
+            o,
+            "{f}: no fix written"
+        );
+    }
+    let bugs = r["suspected_bugs"].as_array().unwrap();
+    assert!(bugs.iter().any(|b| b["found_by"] == "fixer"), "{r:#}");
+    let summary = read(&p.path().join(".testgen/summary.md"));
+    assert!(summary.contains("### Suspected bugs"), "{summary}");
+    // The deterministic fixes pass now; the wrong expectation (needs an
+    // LLM) and the code bug's test still fail, and say so.
+    let failing: Vec<&str> = r["failing_tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["nodeid"].as_str().unwrap())
+        .collect();
+    assert!(failing.len() <= 2, "{failing:?}");
+}

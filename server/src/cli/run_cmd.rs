@@ -63,6 +63,9 @@ pub struct Args {
     /// Limit of each run of the project's test suite, in seconds [default: 600].
     #[arg(long, value_name = "S")]
     pub timeout: Option<u64>,
+    /// Write the fixer's verified fixes into the project's failing tests (otherwise they are only reported).
+    #[arg(long)]
+    pub fix_user_tests: bool,
     /// Ask the LLM even when .testgen/llm-cache/ has the answer.
     #[arg(long)]
     pub no_cache: bool,
@@ -94,6 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(super::Failure::usage)?;
     let mut opts = Options::from_config(&config);
     opts.shard = args.shard;
+    opts.fix_user_tests = args.fix_user_tests;
     // A flag may ask for more than 100%: a gate that cannot pass, to check
     // a workflow's failure path. Settings files keep 0-100.
     if let Some(m) = args.min_coverage {

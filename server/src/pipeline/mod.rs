@@ -42,6 +42,9 @@ pub struct Options {
     pub limits: Limits,
     pub suite_timeout: Duration,
     pub pytest_args: Vec<String>,
+    /// Write the fixer's verified fixes into the user's failing tests
+    /// (`--fix-user-tests`); without it they are only reported.
+    pub fix_user_tests: bool,
 }
 
 impl Options {
@@ -56,6 +59,7 @@ impl Options {
             limits: Limits::from_config(c),
             suite_timeout: Duration::from_secs(c.test_timeout_s),
             pytest_args: c.pytest_args.clone(),
+            fix_user_tests: false,
         }
     }
 }
@@ -84,6 +88,9 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    /// The suite cannot be measured, but the fixer can repair it.
+    #[error("{0}")]
+    FixableSuite(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -145,12 +152,17 @@ async fn run_in_span(
     } else {
         "no tests found: measuring the baseline (0%)".into()
     }));
-    let first = full_run(project, opts, cancel).await?;
-    let before = baseline::of_run(project, &index, &first)?;
-    let fixer = fixer_step(&first);
+    let mut first = full_run(project, opts, cancel).await?;
+    let (fixer, fixer_bugs) = fixer_step(project, opts, &first, events, cancel).await?;
+    if matches!(fixer, report::FixerStep::Ran { written: true, fixed, .. } if fixed > 0) {
+        events(Event::Step("measuring the fixed tests".into()));
+        first = full_run(project, opts, cancel).await?;
+    }
+    let before = baseline::of_run(project, &index, &first).map_err(|e| fixer_hint(e, &fixer))?;
     let shard_files = opts.shard.map(|s| s.files(&before.gaps));
 
     let mut loop_ = Rounds::new(before.coverage.line_percent);
+    loop_.bugs = fixer_bugs;
     if before.coverage.line_percent >= opts.min_coverage {
         loop_.stop = Some(Stop::NoGenerationNeeded);
     } else {
@@ -281,20 +293,106 @@ async fn full_run(
     Ok(runner::run_tests(project, &req, cancel).await?)
 }
 
-/// The user's failing tests are reported, never rewritten by a run.
-fn fixer_step(run: &TestRun) -> report::FixerStep {
-    let failing = run
+/// A suite that cannot be measured stops the run; when the fixer found
+/// verified fixes for it, the message says how to apply them.
+fn fixer_hint(e: generate::GenerateError, fixer: &report::FixerStep) -> PipelineError {
+    match fixer {
+        report::FixerStep::Ran {
+            fixed,
+            written: false,
+            ..
+        } if *fixed > 0 => PipelineError::FixableSuite(format!(
+            "{e}; the fixer has verified fixes for {fixed} of the failing tests: run again with --fix-user-tests (or `testgen fix PATH`) to apply them"
+        )),
+        _ => e.into(),
+    }
+}
+
+/// The user's failing tests go to the fixer: it classifies them (a code
+/// bug is reported, never bent), and with `--fix-user-tests` writes the
+/// fixes that pass 3 runs; without it nothing of the user's changes.
+async fn fixer_step(
+    project: &Project,
+    opts: &Options,
+    run: &TestRun,
+    events: &(dyn Fn(Event) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<(report::FixerStep, Vec<generate::SuspectedBug>), PipelineError> {
+    let failing: Vec<String> = run
         .tests
         .iter()
         .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
-        .count();
-    if failing == 0 {
-        return report::FixerStep::NotNeeded;
+        .map(|t| t.nodeid.clone())
+        .collect();
+    if failing.is_empty() {
+        return Ok((report::FixerStep::NotNeeded, Vec::new()));
     }
-    report::FixerStep::Reported {
-        failing,
-        note: "the project's own tests fail; they are reported here and left unchanged (a run never rewrites them: `testgen fix` repairs their mistakes and reports the bugs they expose)".into(),
-    }
+    events(Event::Step(format!(
+        "{} of the project's tests fail: classifying them{}",
+        failing.len(),
+        if opts.fix_user_tests {
+            " and fixing what can be fixed"
+        } else {
+            ""
+        }
+    )));
+    let req = crate::fix::Request {
+        python: opts.python.clone(),
+        // Every failing test, also those a collection error hid until the
+        // fixer's first fix (its iterations re-run the suite).
+        tests: Vec::new(),
+        max_iterations: crate::fix::DEFAULT_MAX_ITERATIONS,
+        timeout: opts.suite_timeout,
+        pytest_args: opts.pytest_args.clone(),
+        sandbox: opts.limits.confinement(),
+        apply: if opts.fix_user_tests {
+            crate::fix::Apply::Write
+        } else {
+            crate::fix::Apply::Return
+        },
+    };
+    // The LLM-backed fixer model is not wired in yet: deterministic fixes.
+    let fixed = match crate::fix::run::<crate::fix::NoModel>(project, &req, None, cancel).await {
+        Ok(f) => f,
+        Err(crate::fix::FixError::Cancelled) => return Err(PipelineError::Cancelled),
+        Err(e) => {
+            tracing::warn!("the fixer could not run: {e}");
+            let note = format!("the project's own tests fail; the fixer could not run ({e}); they are left unchanged");
+            return Ok((
+                report::FixerStep::Ran {
+                    failing: failing.len(),
+                    fixed: 0,
+                    code_bugs: 0,
+                    unfixed: failing.len(),
+                    written: false,
+                    note,
+                },
+                Vec::new(),
+            ));
+        }
+    };
+    let s = &fixed.report.summary;
+    let note = if opts.fix_user_tests {
+        format!(
+            "the fixer fixed {} of {} failing tests (.testgen/auto_fixer_report.json)",
+            s.fixed, s.failures
+        )
+    } else if s.fixed > 0 {
+        format!("the fixer found verified fixes for {} of {} failing tests; run with --fix-user-tests to apply them (the project's tests are never rewritten unasked; .testgen/auto_fixer_report.json)", s.fixed, s.failures)
+    } else {
+        "the project's own tests fail and are left unchanged; .testgen/auto_fixer_report.json says why each fails".to_string()
+    };
+    Ok((
+        report::FixerStep::Ran {
+            failing: failing.len(),
+            fixed: s.fixed,
+            code_bugs: s.code_bugs,
+            unfixed: s.unfixed + s.needs_model,
+            written: opts.fix_user_tests,
+            note,
+        },
+        fixed.report.suspected_bugs.clone(),
+    ))
 }
 
 fn failing(run: &TestRun) -> Vec<report::Failing> {

@@ -163,8 +163,17 @@ pub struct RemainingGap {
 pub enum FixerStep {
     /// No user test failed.
     NotNeeded,
-    /// User tests fail; they were reported, not changed.
-    Reported { failing: usize, note: String },
+    /// User tests failed; the fixer classified them (`auto_fixer_report.json`)
+    /// and, with `--fix-user-tests`, wrote the fixes it could verify.
+    Ran {
+        failing: usize,
+        fixed: usize,
+        code_bugs: usize,
+        unfixed: usize,
+        /// The fixes were written to the user's test files.
+        written: bool,
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -167,7 +167,7 @@ fn failing(s: &mut String, r: &RunReport) -> std::fmt::Result {
     for f in &r.failing_tests {
         writeln!(s, "- `{}`: {}", f.nodeid, cell(&f.message))?;
     }
-    if let super::super::report::FixerStep::Reported { note, .. } = &r.fixer {
+    if let super::super::report::FixerStep::Ran { note, .. } = &r.fixer {
         writeln!(s, "\n{note}.")?;
     }
     writeln!(s)
