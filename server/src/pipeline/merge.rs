@@ -21,7 +21,7 @@ use super::{files, gates, render, Options, PipelineError};
 use crate::generate::baseline::{self, Kind};
 use crate::generate::output::{Manifest, DIR as GENERATED};
 use crate::index::Index;
-use crate::runner::{process, Counts, TestOutcome, TestResult};
+use crate::runner::{process, Counts, TestResult};
 use crate::workspace::{artifacts, Project};
 
 /// Copy of the shard's tests/generated/ inside its artifact directory.
@@ -170,14 +170,7 @@ pub async fn merge(
         rounds,
         stop,
         final_tests: Counts::of(&tests),
-        failing_tests: tests
-            .iter()
-            .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
-            .map(|t| report::Failing {
-                nodeid: t.nodeid.clone(),
-                message: t.reason().unwrap_or_default(),
-            })
-            .collect(),
+        failing_tests: super::failing(&tests),
         generated: render::generated_tests(project),
         files: after.files.clone(),
         remaining_gaps: merged_gaps(&after, &shards),

@@ -206,7 +206,7 @@ async fn run_in_span(
             .collect(),
         stop,
         final_tests: last.counts,
-        failing_tests: failing(&last),
+        failing_tests: failing(&last.tests),
         generated,
         remaining_gaps: render::remaining_gaps(&after, &loop_.skipped),
         files: after.files.clone(),
@@ -395,8 +395,9 @@ async fn fixer_step(
     ))
 }
 
-fn failing(run: &TestRun) -> Vec<report::Failing> {
-    run.tests
+/// The failed and erroring tests of a run, for the reports.
+pub(crate) fn failing(tests: &[runner::TestResult]) -> Vec<report::Failing> {
+    tests
         .iter()
         .filter(|t| matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error))
         .map(|t| report::Failing {
