@@ -28,22 +28,29 @@ one() { # BIN [env...] -> seconds
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-declare -A med
-for mode in off on; do
-  times=()
-  for _ in $(seq "$RUNS"); do
-    if [ "$mode" = off ]; then times+=("$(one "$BIN" TESTGEN_SANDBOX=off)"); else times+=("$(one "$BIN" TESTGEN_SANDBOX=on)"); fi
+# Interleaved (one run of each variant per round, the order rotated each
+# round) so that the machine's load drifting affects every variant alike.
+variants=(off on)
+[ -n "$BEFORE" ] && variants+=(before)
+declare -A times med
+for i in $(seq "$RUNS"); do
+  n=${#variants[@]}
+  for j in $(seq 0 $((n - 1))); do
+    v=${variants[$(((i + j) % n))]}
+    case $v in
+      off) t=$(one "$BIN" TESTGEN_SANDBOX=off) ;;
+      on) t=$(one "$BIN" TESTGEN_SANDBOX=on) ;;
+      before) t=$(one "$(realpath "$BEFORE")" X=1) ;;
+    esac
+    times[$v]="${times[$v]:-} $t"
   done
-  med[$mode]=$(printf '%s\n' "${times[@]}" | median)
-  echo "sandbox $mode: median ${med[$mode]} s over $RUNS runs (${times[*]})"
 done
+for v in "${variants[@]}"; do
+  med[$v]=$(printf '%s\n' ${times[$v]} | median)
+  echo "$v: median ${med[$v]} s over $RUNS runs (${times[$v]# })"
+done
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[2:4]); print('%s: %+.1f%% wall time' % (sys.argv[1], (b / a - 1) * 100))" "$@"; }
+ratio "kernel sandbox (on against off)" "${med[off]}" "${med[on]}"
 if [ -n "$BEFORE" ]; then
-  times=()
-  for _ in $(seq "$RUNS"); do times+=("$(one "$(realpath "$BEFORE")" X=1)"); done
-  med[before]=$(printf '%s\n' "${times[@]}" | median)
-  echo "before: median ${med[before]} s over $RUNS runs (${times[*]})"
-fi
-python3 -c "import sys; off, on = map(float, sys.argv[1:3]); print('kernel sandbox: %+.1f%% wall time' % ((on / off - 1) * 100))" "${med[off]}" "${med[on]}"
-if [ -n "$BEFORE" ]; then
-  python3 -c "import sys; b, on = map(float, sys.argv[1:3]); print('against BEFORE: %+.1f%% wall time' % ((on / b - 1) * 100))" "${med[before]}" "${med[on]}"
+  ratio "this build, sandbox on, against BEFORE" "${med[before]}" "${med[on]}"
 fi

@@ -1,8 +1,9 @@
-//! The last check of validation, once the generated tests pass 3 runs in
-//! their files: one run of the survivors in reverse order, before the
-//! user's own suite (as CoverUp does with pytest-cleanslate, batched into
-//! one run to stay cheap). A generated test that fails there depends on the
-//! order of the others; a user test that fails there, but passes without
+//! The last check of validation and the last of its [`RUNS`], once the
+//! generated tests passed the others in their files: one run of the
+//! survivors in reverse order, before the user's own suite (as CoverUp
+//! does with pytest-cleanslate, batched into one run to stay cheap). A
+//! generated test that fails there is flaky or depends on the order of the
+//! others; a user test that fails there, but passes without
 //! the generated tests, was broken by one of them, found by bisection.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{split_nodeid, staged_tests, Staged, ValidateError};
+use super::{split_nodeid, staged_tests, Staged, ValidateError, RUNS};
 use crate::generate::candidates::TestKey;
 use crate::generate::output::TestModule;
 use crate::runner::plain::{self, PlainRun};
@@ -64,7 +65,7 @@ impl Check<'_> {
             match self.staged_key(&t.nodeid, staged) {
                 Some(key) if !passed => {
                     drop.entry(key).or_insert_with(|| format!(
-                        "fails when the generated tests run in reverse order before the user's suite: it depends on another test ({})",
+                        "failed in run {RUNS} of {RUNS}, with the generated tests in reverse order before the user's suite: it is flaky or depends on another test ({})",
                         t.reason().unwrap_or_default()
                     ));
                 }
