@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// plainlib with a test that sleeps while `marker` exists.
+/// plainlib with a test that sleeps while `marker` exists, and creates
+/// [`started`] when it begins.
 fn project_with_a_slow_test() -> (tempfile::TempDir, PathBuf) {
     let p = common::copy_to_temp(&common::fixture("plainlib"));
     let marker = p.path().join("slow.marker");
@@ -18,7 +19,8 @@ fn project_with_a_slow_test() -> (tempfile::TempDir, PathBuf) {
     std::fs::write(
         p.path().join("tests/test_slow.py"),
         format!(
-            "import os, time\n\ndef test_slow():\n    while os.path.exists({:?}):\n        time.sleep(0.1)\n",
+            "import os, time\n\ndef test_slow():\n    open({:?}, 'w').close()\n    while os.path.exists({:?}):\n        time.sleep(0.1)\n",
+            started(p.path()).to_str().unwrap(),
             marker.to_str().unwrap()
         ),
     )
@@ -26,8 +28,15 @@ fn project_with_a_slow_test() -> (tempfile::TempDir, PathBuf) {
     (p, marker)
 }
 
+/// Created by the slow test once pytest runs it: waiting for a process
+/// that mentions the project could catch a short-lived probe instead and
+/// signal testgen before pytest exists, which proves nothing.
+fn started(root: &Path) -> PathBuf {
+    root.join("slow.started")
+}
+
 fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_testgen"))
+    Command::new(common::testgen_bin())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -97,8 +106,8 @@ fn ends_cleanly_on(sig: i32, command: &str) {
     let py = common::python();
     let mut child = spawn(&[command, &root, "--python", py.to_str().unwrap()]);
     let me = child.id();
-    wait_until("pytest to start", Duration::from_secs(60), || {
-        !processes_mentioning(&root, me).is_empty()
+    wait_until("the slow test to start", Duration::from_secs(60), || {
+        started(p.path()).exists()
     });
     signal(&child, sig);
     let started = Instant::now();
@@ -143,11 +152,10 @@ fn a_second_run_on_the_same_project_waits_for_the_first() {
     let root = p.path().to_str().unwrap().to_string();
     let py = common::python();
     let mut first = spawn(&["test", &root, "--python", py.to_str().unwrap()]);
-    let me = first.id();
-    wait_until("the first run's pytest", Duration::from_secs(60), || {
-        !processes_mentioning(&root, me).is_empty()
+    wait_until("the first run's slow test", Duration::from_secs(60), || {
+        started(p.path()).exists()
     });
-    let second = Command::new(env!("CARGO_BIN_EXE_testgen"))
+    let second = Command::new(common::testgen_bin())
         .args([
             "generate",
             &root,

@@ -69,7 +69,7 @@ fn run(modules: &[(&str, &str)], user_test: &str, args: &[&str], env: &[(&str, &
     std::fs::write(root.join("tests/test_user.py"), user_test).unwrap();
     let before = snapshot(outside.path());
     let py = common::python();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_testgen"));
+    let mut cmd = Command::new(common::testgen_bin());
     cmd.args(["generate", root.to_str().unwrap(), "--json", "--python"])
         .arg(&py)
         .args(["--budget-s", "4", "--max-calls", "80"])
@@ -150,14 +150,11 @@ impl Case {
         text
     }
 
-    /// The checks every case shares.
-    fn assert_safe(&self, budget: Duration) {
-        let after = snapshot(self.outside.path());
-        assert_eq!(
-            self.before, after,
-            "something outside the project changed\n{:#}",
-            self.report
-        );
+    /// The report names the sandbox, and says when the kernel part is
+    /// missing. Checked last in each case, so that against an older build
+    /// (tests/against_build.sh) a case fails on what it is about, not on
+    /// the report's shape.
+    fn assert_sandbox_named(&self) {
         let sandbox = self.report["sandbox"].as_str().unwrap();
         let kernel = !sandbox.contains("not available");
         if !kernel {
@@ -170,6 +167,16 @@ impl Case {
         if std::env::var("TESTGEN_EXPECT_OS_SANDBOX").is_ok_and(|v| v == "1") {
             assert!(kernel, "this machine should have the OS sandbox: {sandbox}");
         }
+    }
+
+    /// The checks every case shares.
+    fn assert_safe(&self, budget: Duration) {
+        let after = snapshot(self.outside.path());
+        assert_eq!(
+            self.before, after,
+            "something outside the project changed\n{:#}",
+            self.report
+        );
         assert!(
             self.elapsed < budget,
             "took {:?} (budget {budget:?})",
@@ -272,6 +279,7 @@ def triple(x: int) -> int:
         "{why}"
     );
     assert!(c.generated_text().contains("half("), "{:#}", c.report);
+    c.assert_sandbox_named();
 }
 
 /// Case 2: writes, appends and chmod outside the project, with the paths
@@ -320,6 +328,7 @@ def main():
         !text.contains(c.outside.path().to_str().unwrap()),
         "a written test repeats the attack:\n{text}"
     );
+    c.assert_sandbox_named();
 }
 
 /// Case 3: credentials in testgen's environment reach neither the explored
@@ -367,6 +376,7 @@ def plain(x: int) -> int:
         cmd.env(k, v);
     }
     assert!(cmd.output().unwrap().status.success());
+    c.assert_sandbox_named();
 }
 
 /// Case 4: a thread that never ends: refused in exploration; a test that
@@ -409,6 +419,7 @@ def sneaky():
         c.report
     );
     assert!(!c.generated_text().contains("sneaky"));
+    c.assert_sandbox_named();
 }
 
 /// Case 6: tests that would change the environment, cwd, modules or signal
@@ -439,9 +450,28 @@ def block_json():
 
 def add(a: int, b: int) -> int:
     return a + b
+
+# Project state no plugin watches: only running the user's test after the
+# generated ones (and bisecting) shows who breaks it.
+SEEN = []
+
+def remember(item: str) -> int:
+    SEEN.append(item)
+    return len(SEEN)
 "#,
         )],
         r#"import json, os, signal
+
+def test_nothing_remembered_yet():
+    from hostile import state
+    assert state.SEEN == []
+
+def test_writes_in_the_project(tmp_path):
+    # A user test the sandbox refuses (it writes into the project): failing
+    # there is not the generated tests' doing, and must not drop them.
+    with open("user-scratch.txt", "w") as f:
+        f.write("ok")
+    os.remove("user-scratch.txt")
 
 def test_mode_unset():
     assert "HOSTILE_MODE" not in os.environ
@@ -461,7 +491,7 @@ def test_json_works():
     );
     c.assert_safe(Duration::from_secs(90));
     let text = c.generated_text();
-    for f in ["set_mode", "go_root", "on_usr1", "block_json"] {
+    for f in ["set_mode", "go_root", "on_usr1", "block_json", "remember"] {
         assert!(!text.contains(&format!("{f}(")), "{f} written:\n{text}");
     }
     let reasons: Vec<&str> = c.report["dropped"]
@@ -471,7 +501,20 @@ def test_json_works():
         .map(|d| d["reason"].as_str().unwrap())
         .collect();
     assert!(reasons.iter().any(|r| r.contains("leaves")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("test_nothing_remembered_yet")),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| r.contains("test_writes_in_the_project")),
+        "{reasons:?}"
+    );
     assert!(text.contains("add("), "{text}");
+    c.assert_sandbox_named();
 }
 
 /// Case 7: the ways around the old guard (datagrams, name look-ups,
@@ -514,6 +557,7 @@ def spawn():
         let why = c.skip_reason(f);
         assert!(why.contains(what), "{f}: {why}");
     }
+    c.assert_sandbox_named();
 }
 
 /// Case 8: resource limits, a gigabyte of output without newlines, bytes
@@ -574,6 +618,7 @@ def c_later(x: str) -> str:
         c.report["skipped"]
     );
     assert!(text.contains("bad_bytes("), "{text}");
+    c.assert_sandbox_named();
 }
 
 /// Without the kernel's part (`TESTGEN_SANDBOX=off`, as on an old kernel
@@ -594,11 +639,13 @@ def main():
         &[],
         &[("TESTGEN_SANDBOX", "off")],
     );
+    let after = snapshot(c.outside.path());
+    assert_eq!(c.before, after);
+    assert_no_process_left(&c.root);
     assert!(
         c.report["sandbox"]
             .as_str()
-            .unwrap()
-            .contains("not available"),
+            .is_some_and(|s| s.contains("not available")),
         "{:#}",
         c.report
     );
@@ -608,7 +655,4 @@ def main():
         "said once: {}",
         c.stderr
     );
-    let after = snapshot(c.outside.path());
-    assert_eq!(c.before, after);
-    assert_no_process_left(&c.root);
 }

@@ -58,7 +58,10 @@ impl LspClient {
     }
 
     fn spawn(filter: &str, cwd: Option<&Path>) -> LspClient {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_testgen"));
+        let mut cmd = Command::new(
+            // As `common::testgen_bin` (benches include this file alone).
+            std::env::var_os("TESTGEN_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_testgen").into()),
+        );
         if let Some(d) = cwd {
             cmd.current_dir(d);
         }

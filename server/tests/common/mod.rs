@@ -31,9 +31,18 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
+/// The testgen binary under test: this build's, or `TESTGEN_BIN` to run
+/// the same tests against another build (tests/against_build.sh uses it to
+/// show which tests an older build fails).
+pub fn testgen_bin() -> PathBuf {
+    std::env::var_os("TESTGEN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_testgen")))
+}
+
 /// Runs the real testgen binary.
 pub fn testgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_testgen"))
+    Command::new(testgen_bin())
         .args(args)
         .output()
         .expect("running testgen")

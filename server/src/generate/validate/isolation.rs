@@ -80,7 +80,7 @@ impl Check<'_> {
         // Failing without the generated tests too: not theirs (the user's
         // suite may not pass in the sandbox).
         let alone = self.failing(&[], &broken_user).await?;
-        broken_user.retain(|n| alone.contains(n));
+        broken_user.retain(|n| !alone.contains(n));
         if broken_user.is_empty() {
             return Ok(drop);
         }
