@@ -9,13 +9,11 @@ set -uo pipefail
 BIN=$(realpath "$1"); shift
 cd "$(dirname "$0")/.."
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(sandbox_e2e process_safety hostile_input lsp_e2e)
+[ ${#names[@]} -eq 0 ] && names=(sandbox_e2e process_safety hostile_input lsp_hostile)
 for name in "${names[@]}"; do
   exe=$(ls -t target/release/deps/"$name"-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -n "$exe" ] || { echo "no test binary for $name: run cargo build --release --tests" >&2; exit 2; }
   filter=()
-  # Of the editor tests, the one for hostile messages.
-  [ "$name" = lsp_e2e ] && filter=(bad_messages)
   for t in $("$exe" --list --format terse "${filter[@]}" 2>/dev/null | sed -n 's/: test$//p'); do
     if TESTGEN_BIN="$BIN" timeout -k 10 600 "$exe" --exact "$t" >/tmp/against_build.$$.log 2>&1; then
       echo "PASS $name::$t"

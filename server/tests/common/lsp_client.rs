@@ -299,6 +299,11 @@ impl LspClient {
         }
     }
 
+    /// The server's exit status, once it has ended.
+    pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
