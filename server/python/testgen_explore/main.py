@@ -14,6 +14,7 @@ import traceback
 from .callables import CallableExplorer
 from .context import HARNESS_DIR, Context
 from .frameworks.app import handle_find_app
+from .frameworks.djangoviews import DjangoViewExplorer
 from .frameworks.routes import RouteExplorer
 from .protocol import PROTOCOL, Channel, last_line
 from .rules import Rules
@@ -26,7 +27,9 @@ def handle_explore(ctx, req):
     ctx.eval_namespaces.clear()  # the project's modules are imported afresh
     kind = req.get("target", {}).get("kind")
     try:
-        if kind == "route":
+        if kind == "route" and (req.get("app") or {}).get("framework") == "django":
+            explorer = DjangoViewExplorer(ctx, req)
+        elif kind == "route":
             explorer = RouteExplorer(ctx, req)
         elif kind in ("function", "method"):
             explorer = CallableExplorer(ctx, req)

@@ -119,11 +119,12 @@ pub fn choose(
         else {
             continue;
         };
-        if let Some(reason) = django_view(info, &file.django, &django_views) {
-            skipped.push(NotTargeted { target: id, reason });
-            continue;
-        }
-        match classify(project, info, &file.routes, import_roots) {
+        let classified = if is_django_view(info, &file.django, &django_views) {
+            django_route(project, info, import_roots)
+        } else {
+            classify(project, info, &file.routes, import_roots)
+        };
+        match classified {
             Ok((module, kind, framework)) => targets.push(Target {
                 path: row.path.clone(),
                 abs: project.root.join(row.path.as_str()),
@@ -182,24 +183,20 @@ fn django_views(index: &Index) -> Vec<(String, String)> {
     out
 }
 
-/// Why a function is a Django view (a method of a view class, or a function
-/// a URL pattern names), which the explore engine does not call.
-fn django_view(
+/// Whether a function is a Django view (a method of a view class, or a
+/// function a URL pattern names): the harness calls it through Django's
+/// test client at a URL reversed from the project's patterns.
+fn is_django_view(
     info: &FunctionInfo,
     components: &[DjangoComponent],
     routed: &[(String, String)],
-) -> Option<String> {
-    let reason = || "a django view: the explore engine calls Flask and FastAPI routes only".into();
+) -> bool {
     if let Some(class) = &info.class {
         let outer = class.split('.').next().unwrap_or(class);
-        if components
+        return components
             .iter()
             .any(|c| c.kind == DjangoKind::View && (c.name == *class || c.name == outer))
-            || routed.iter().any(|(_, name)| name == outer)
-        {
-            return Some(reason());
-        }
-        return None;
+            || routed.iter().any(|(_, name)| name == outer);
     }
     let stem = std::path::Path::new(info.path.as_str())
         .file_stem()
@@ -208,7 +205,20 @@ fn django_view(
     routed
         .iter()
         .any(|(prefix, name)| *name == info.qualname && (prefix.is_empty() || *prefix == stem))
-        .then(reason)
+}
+
+fn django_route(
+    project: &Project,
+    info: &FunctionInfo,
+    import_roots: &[PathBuf],
+) -> Result<(String, TargetKind, Option<Framework>), String> {
+    if workspace::is_test_file(&info.path) || is_generated(&info.path) {
+        return Err("a test file".into());
+    }
+    let abs = project.root.join(info.path.as_str());
+    let module = module_name(&abs, import_roots)
+        .ok_or_else(|| "not importable from the project's Python root".to_string())?;
+    Ok((module, TargetKind::Route, Some(Framework::Django)))
 }
 
 fn classify(
@@ -232,7 +242,7 @@ fn classify(
                 Ok((module, TargetKind::Route, Some(route.framework)))
             }
             other => Err(format!(
-                "a {} view: the explore engine calls Flask and FastAPI routes only",
+                "a {} view: the explore engine calls Flask, FastAPI and Django views only",
                 other.as_str()
             )),
         };

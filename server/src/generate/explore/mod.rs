@@ -225,9 +225,10 @@ pub async fn explore(
     };
     let conftest = app.as_ref().ok().map(|(_, c)| c.clone());
     let django = django && conftest.is_some();
+    // Django views are route targets too: the harness reverses their URLs
+    // from the project's patterns once it has set Django up.
     let (app_json, app_error) = match app {
-        Ok((app, _)) if !django => (Some(app), None),
-        Ok(_) => (None, Some("Django views are not explored".to_string())),
+        Ok((app, _)) => (Some(app), None),
         Err(e) => (None, Some(e)),
     };
 

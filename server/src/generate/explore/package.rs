@@ -54,6 +54,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/django.py"),
     ),
     (
+        "testgen_explore/frameworks/djangomodels.py",
+        include_str!("../../../python/testgen_explore/frameworks/djangomodels.py"),
+    ),
+    (
+        "testgen_explore/frameworks/djangoviews.py",
+        include_str!("../../../python/testgen_explore/frameworks/djangoviews.py"),
+    ),
+    (
         "testgen_explore/frameworks/fastapi.py",
         include_str!("../../../python/testgen_explore/frameworks/fastapi.py"),
     ),
