@@ -1,11 +1,17 @@
 //! `testgen fix` end to end: the real binary on copies of the `fixer`
-//! fixture (deliberately broken tests), real pytest, no model configured.
+//! fixture (deliberately broken tests), real pytest; without a model, and
+//! with the LLM stub (a real OpenAI-compatible HTTP server on 127.0.0.1)
+//! answering as a model would.
 
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Output};
 
+use common::llm_stub::{Recorded, Reply, Stub};
 use serde_json::Value;
+
+const KEY: &str = "sk-fix-SECRET-0a1b2c3d4e5f60718293";
 
 const BROKEN: &str = "tests/test_broken.py";
 
@@ -275,4 +281,276 @@ fn exit_codes() {
         err.contains("pytest could not run the tests for tests/test_nope.py::test_x"),
         "{err}"
     );
+}
+
+/// `testgen fix PROJECT --json -vv EXTRA` with the stub as the configured
+/// OpenAI provider.
+fn fix_llm(project: &Path, stub: &Stub, extra: &[&str]) -> (Value, Output) {
+    let py = common::python();
+    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
+        .args([
+            "fix",
+            project.to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--json",
+            "-vv",
+        ])
+        .args(extra)
+        .env("OPENAI_API_KEY", KEY)
+        .env("TESTGEN_LLM_PROVIDER", "openai")
+        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
+        .env("OPENAI_BASE_URL", stub.url("/v1"))
+        .env_remove("AZURE_OPENAI_ENDPOINT")
+        .env_remove("TESTGEN_ENGINE")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}):\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out)
+}
+
+fn is_classify(r: &Recorded) -> bool {
+    r.body["messages"][0]["content"]
+        .as_str()
+        .is_some_and(|s| s.contains("Decide whether the failure"))
+}
+
+fn is_repair(r: &Recorded) -> bool {
+    r.body["messages"][0]["content"]
+        .as_str()
+        .is_some_and(|s| s.contains("Repair the test"))
+}
+
+/// The test a request is about (its first user message names it).
+fn about(r: &Recorded) -> String {
+    r.body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The key in no output and no file of the project (report, cache, tests),
+/// nor in any request body (only in its Authorization header).
+fn key_nowhere(root: &Path, outs: &[&Output], stub: &Stub) {
+    for o in outs {
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(KEY));
+        assert!(!String::from_utf8_lossy(&o.stderr).contains(KEY));
+    }
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                seen += 1;
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(KEY),
+                    "the key is in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 0);
+    for r in stub.recorded() {
+        assert!(!r.body.to_string().contains(KEY));
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+    }
+}
+
+#[test]
+fn with_the_llm_the_wrong_expected_value_is_fixed_and_only_it_asks_the_model() {
+    let p = common::copy_to_temp(&common::fixture("fixer"));
+    let broken = p.path().join(BROKEN);
+    let before = std::fs::read_to_string(&broken).unwrap();
+    let stub = Stub::start(|r, _| {
+        let about_add_tax = about(r).contains("tests/test_broken.py::test_add_tax");
+        if is_classify(r) && about_add_tax {
+            // Prose and a fence around the object, as models answer.
+            Reply::text("```json\n{\"classification\": \"test_mistake\", \"reason\": \"add_tax(10) with the default 20% rate is 12.0 as its docstring says; the test expects 11.0\"}\n```")
+        } else if is_repair(r) && about_add_tax {
+            Reply::text("The expected value was wrong:\n```python\ndef test_add_tax():\n    # 10 with 20% tax is 12.0.\n    assert add_tax(10) == 12.0\n```\n")
+        } else {
+            Reply::error(400, "this request was not expected", "unexpected")
+        }
+    });
+    let (report, out) = fix_llm(p.path(), &stub, &[]);
+    assert_eq!(out.status.code(), Some(1), "a code bug remains: {report:#}");
+    assert_eq!(report["model"], "openai/gpt-4o-mini", "{report:#}");
+    assert!(report["notes"].as_array().unwrap().is_empty(), "{report:#}");
+
+    // The three certain fixes and the code bug made no call: the only two
+    // requests are the classification and the repair of test_add_tax.
+    let reqs = stub.recorded();
+    assert_eq!(
+        reqs.len(),
+        2,
+        "{:#?}",
+        reqs.iter().map(about).collect::<Vec<_>>()
+    );
+    assert!(is_classify(&reqs[0]) && is_repair(&reqs[1]));
+    for r in &reqs {
+        assert!(
+            about(r).contains("tests/test_broken.py::test_add_tax"),
+            "{}",
+            about(r)
+        );
+        assert_eq!(r.path, "/v1/chat/completions");
+    }
+    // The model saw the test, its error and the definition it imports.
+    let shown = reqs[0].text();
+    assert!(shown.contains("assert add_tax(10) == 11.0"), "{shown}");
+    assert!(shown.contains("12.0 == 11.0"), "{shown}");
+    assert!(shown.contains("def add_tax(amount, rate=0.2):"), "{shown}");
+    assert_eq!(report["llm"]["calls"], 2, "{report:#}");
+    assert_eq!(report["llm"]["prompt_tokens"], 200, "{report:#}");
+
+    for (test, rule) in [
+        ("tests/test_text.py", "rule:import"),
+        (
+            "tests/test_broken.py::test_slugify_joins_words",
+            "rule:import",
+        ),
+        (
+            "tests/test_broken.py::test_total_of_sample",
+            "rule:missing_fixture",
+        ),
+        (
+            "tests/test_broken.py::test_invalid_item_is_rejected",
+            "rule:validation_status",
+        ),
+    ] {
+        let r = record(&report, test);
+        assert_eq!(r["outcome"], "fixed", "{r:#}");
+        assert_eq!(r["attempts"].as_array().unwrap().len(), 1, "{r:#}");
+        assert_eq!(r["attempts"][0]["by"], rule, "{r:#}");
+    }
+    let add_tax = record(&report, "tests/test_broken.py::test_add_tax");
+    assert_eq!(add_tax["outcome"], "fixed", "{add_tax:#}");
+    assert_eq!(add_tax["classification"], "test_mistake");
+    assert_eq!(add_tax["classified_by"], "llm");
+    assert!(
+        add_tax["reason"].as_str().unwrap().contains("docstring"),
+        "{add_tax:#}"
+    );
+    assert_eq!(add_tax["attempts"][0]["by"], "llm", "{add_tax:#}");
+    assert_eq!(add_tax["attempts"][0]["result"], "passed", "{add_tax:#}");
+    let last = record(&report, "tests/test_broken.py::test_last_price");
+    assert_eq!(last["outcome"], "code_bug", "{last:#}");
+    assert_eq!(last["classified_by"], "error_in_code", "{last:#}");
+    assert_eq!(report["suspected_bugs"].as_array().unwrap().len(), 1);
+
+    // Only the fixed functions changed; the code bug's test is as it was.
+    let after = std::fs::read_to_string(&broken).unwrap();
+    let fixed = [
+        "test_slugify_joins_words",
+        "test_total_of_sample",
+        "test_invalid_item_is_rejected",
+        "test_add_tax",
+    ];
+    assert_eq!(without(&after, &fixed), without(&before, &fixed));
+    assert_eq!(
+        function(&after, "test_last_price"),
+        function(&before, "test_last_price")
+    );
+    assert_eq!(
+        function(&after, "test_add_tax"),
+        "def test_add_tax():\n    # 10 with 20% tax is 12.0.\n    assert add_tax(10) == 12.0"
+    );
+    let out_pytest = common::pytest(p.path(), &["-rf"]);
+    let stdout = String::from_utf8_lossy(&out_pytest.stdout);
+    assert!(stdout.contains("1 failed, 6 passed"), "{stdout}");
+    // The answers are cached; nothing is left to ask on a second run.
+    let cached = std::fs::read_dir(p.path().join(".testgen/llm-cache"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 2);
+    let (again, out2) = fix_llm(p.path(), &stub, &[]);
+    assert_eq!(again["summary"]["fixed"], 0, "{again:#}");
+    assert_eq!(stub.count(), 2, "the code bug is never sent to the model");
+    key_nowhere(p.path(), &[&out, &out2], &stub);
+}
+
+#[test]
+fn llm_repairs_that_fail_leave_the_file_byte_identical_and_each_attempt_hears_why() {
+    let p = common::copy_to_temp(&common::fixture("fixer"));
+    let broken = p.path().join(BROKEN);
+    let original = std::fs::read(&broken).unwrap();
+    // Every repair expects another wrong value: 13.0, 14.0, 15.0.
+    let stub = Stub::start(|r, n| {
+        if is_classify(r) {
+            Reply::text("{\"classification\": \"test_mistake\", \"reason\": \"the expected value is wrong\"}")
+        } else {
+            Reply::text(&format!(
+                "```python\ndef test_add_tax():\n    assert add_tax(10) == {}.0\n```",
+                12 + n
+            ))
+        }
+    });
+    let (report, out) = fix_llm(
+        p.path(),
+        &stub,
+        &["--test", "tests/test_broken.py::test_add_tax"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let r = record(&report, "tests/test_broken.py::test_add_tax");
+    assert_eq!(r["outcome"], "unfixed", "{r:#}");
+    assert!(r["diff"].is_null());
+    let attempts = r["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{r:#}");
+    for (i, a) in attempts.iter().enumerate() {
+        assert_eq!(a["by"], "llm", "{r:#}");
+        let want = format!("12.0 == {}.0", 13 + i);
+        assert!(
+            a["result"]
+                .as_str()
+                .unwrap()
+                .contains("failed in run 1 of 3")
+                && a["result"].as_str().unwrap().contains(&want),
+            "{want}: {r:#}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&broken).unwrap(),
+        original,
+        "restored byte for byte"
+    );
+
+    let reqs = stub.recorded();
+    assert_eq!(reqs.len(), 4, "a classification and three repairs");
+    // The 2nd attempt continues the conversation with the 1st's answer and
+    // why it failed; the 3rd asks for a different approach.
+    let second = &reqs[2];
+    let msgs = second.body["messages"].as_array().unwrap();
+    assert_eq!(msgs[2]["role"], "assistant");
+    assert!(msgs[2]["content"].as_str().unwrap().contains("== 13.0"));
+    let last = msgs.last().unwrap()["content"].as_str().unwrap();
+    assert!(
+        last.contains("did not pass") && last.contains("12.0 == 13.0"),
+        "{last}"
+    );
+    assert!(!last.contains("different approach"), "{last}");
+    let third = reqs[3].body["messages"].as_array().unwrap();
+    let last = third.last().unwrap()["content"].as_str().unwrap();
+    assert!(
+        last.contains("12.0 == 14.0") && last.contains("different approach"),
+        "{last}"
+    );
+    key_nowhere(p.path(), &[&out], &stub);
 }

@@ -1,6 +1,7 @@
 //! `testgen fix PATH [--test NODEID...] [--max-iterations N] [--python P]
-//! [--timeout S] [--json]`: repairs the failing tests' own mistakes and
-//! reports the code's bugs (`fix::run`), writing
+//! [--timeout S] [--no-cache] [--provider/--model/--base-url] [--json]`:
+//! repairs the failing tests' own mistakes and reports the code's bugs
+//! (`fix::run`, with the LLM when one is configured), writing
 //! `.testgen/auto_fixer_report.json`. Exit 0 when every test mistake was
 //! fixed and no code bug was found, 1 otherwise, 2 on bad input or when
 //! pytest could not run.
@@ -14,6 +15,7 @@ use anyhow::Context;
 use testgen::fix::{self, FixOutcome, Report};
 use testgen::generate::Limits;
 
+use super::generate_cmd::LlmArgs;
 use super::project_config;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +35,11 @@ pub struct Args {
     /// Limit of each pytest run, in seconds [default: 600].
     #[arg(long, value_name = "S")]
     pub timeout: Option<u64>,
+    /// LLM: ask the model even when .testgen/llm-cache/ holds the answer.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -42,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut layer = project_config::cli_layer();
     layer.values.python = args.python.clone();
     layer.values.test_timeout_s = args.timeout;
+    args.llm.apply(&mut layer.values.llm);
     let (project, config) = project_config::load(&args.path, layer)?;
     if let Some(bad) = args
         .tests
@@ -62,17 +70,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sandbox: Limits::from_config(&config).confinement(),
         apply: fix::Apply::Write,
     };
+    let no_cache = args.no_cache;
     let result = super::run_cancellable(|cancel| async move {
-        // The LLM-backed model is not wired in yet: deterministic fixes only.
-        fix::run::<fix::NoModel>(&project, &req, None, &cancel).await
+        // The model when an LLM is configured (as generation resolves it);
+        // without one, the deterministic fixes only.
+        let model = fix::llm::from_config(&config, &project.root, no_cache, &cancel)
+            .map_err(super::Failure::usage)?;
+        fix::run(&project, &req, model.as_ref(), &cancel)
+            .await
+            .map_err(|e| match e {
+                fix::FixError::Cancelled => super::Failure {
+                    code: 130,
+                    message: "cancelled; test files not yet fixed are unchanged".into(),
+                },
+                other => super::Failure::usage(other.to_string()),
+            })
     })?;
-    let fixed = result.map_err(|e| match e {
-        fix::FixError::Cancelled => super::Failure {
-            code: 130,
-            message: "cancelled; test files not yet fixed are unchanged".into(),
-        },
-        other => super::Failure::usage(other.to_string()),
-    })?;
+    let fixed = result?;
     let report = fixed.report;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
@@ -115,6 +129,17 @@ fn summary(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
     for n in &r.notes {
         writeln!(w, "note: {n}")?;
+    }
+    if let Some(u) = &r.llm {
+        writeln!(
+            w,
+            "{}: {} calls ({} cached), {} tokens, ~${:.4}",
+            r.model.as_deref().unwrap_or("llm"),
+            u.calls,
+            u.cached,
+            u.prompt_tokens + u.completion_tokens,
+            u.cost_usd
+        )?;
     }
     let s = &r.summary;
     writeln!(

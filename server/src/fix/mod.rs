@@ -18,6 +18,7 @@ mod classify;
 mod context;
 mod deterministic;
 mod failure;
+pub mod llm;
 pub mod model;
 mod patch;
 mod repair;
@@ -38,6 +39,7 @@ use crate::runner::{self, python, RunRequest, RunnerError, Selection, TestRun};
 use crate::workspace::{artifacts, Project};
 
 pub use classify::Kind;
+pub use llm::LlmModel;
 pub use model::{Model, NoModel};
 pub use report::{Outcome as FixOutcome, Report};
 
@@ -260,6 +262,7 @@ async fn run_in_span<M: Model>(
             .collect(),
     };
     dedup_bugs(&mut report.suspected_bugs);
+    report.llm = model.and_then(|m| m.usage());
     report.duration_s = started.elapsed().as_secs_f64();
     report.summarize();
     let saved = report

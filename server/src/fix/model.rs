@@ -69,6 +69,11 @@ pub trait Model: Sync {
     /// Shown in the report (`provider/model`).
     fn name(&self) -> String;
 
+    /// Calls, tokens and cost so far, for the report.
+    fn usage(&self) -> Option<crate::generate::llm::accounting::RunUsage> {
+        None
+    }
+
     fn classify(&self, ctx: &Context) -> impl Future<Output = Result<Verdict, ModelError>> + Send;
 
     /// The repaired test function, as Python source (decorators optional).

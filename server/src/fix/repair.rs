@@ -84,6 +84,15 @@ impl<M: Model> Repairer<'_, M> {
                     bug,
                 });
             }
+            // With a model configured, its failure to decide is in the
+            // reason already: not "needs a model".
+            Kind::Unknown if self.model.is_some() => {
+                return Ok(Handled {
+                    record,
+                    new_text: None,
+                    bug: None,
+                });
+            }
             Kind::Unknown => {
                 record.outcome = Outcome::NeedsModel;
                 record.reason = format!(

@@ -89,6 +89,10 @@ pub struct Report {
     pub version: u32,
     /// `provider/model`, or None: only deterministic fixes were tried.
     pub model: Option<String>,
+    /// The model's calls, tokens and estimated cost (cached answers are
+    /// not calls); None without a model.
+    #[serde(default)]
+    pub llm: Option<crate::generate::llm::accounting::RunUsage>,
     pub iterations: u32,
     pub duration_s: f64,
     pub summary: Summary,
@@ -103,6 +107,7 @@ impl Report {
         Report {
             version: 1,
             model,
+            llm: None,
             iterations: 0,
             duration_s: 0.0,
             summary: Summary::default(),

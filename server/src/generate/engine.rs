@@ -225,6 +225,18 @@ impl AnyEngine {
     }
 }
 
+impl AnyEngine {
+    /// Its LLM engine (`llm`, or the hybrid's), for other callers of the
+    /// same model (the fixer).
+    pub fn llm(&self) -> Option<&super::llm::LlmEngine> {
+        match self {
+            AnyEngine::Explore(_) => None,
+            AnyEngine::Llm(e) => Some(e),
+            AnyEngine::Hybrid(e) => Some(&e.llm),
+        }
+    }
+}
+
 impl Engine for AnyEngine {
     fn name(&self) -> &'static str {
         match self {

@@ -153,7 +153,7 @@ async fn run_in_span(
         "no tests found: measuring the baseline (0%)".into()
     }));
     let mut first = full_run(project, opts, cancel).await?;
-    let (fixer, fixer_bugs) = fixer_step(project, opts, &first, events, cancel).await?;
+    let (fixer, fixer_bugs) = fixer_step(project, opts, engine, &first, events, cancel).await?;
     if matches!(fixer, report::FixerStep::Ran { written: true, fixed, .. } if fixed > 0) {
         events(Event::Step("measuring the fixed tests".into()));
         first = full_run(project, opts, cancel).await?;
@@ -314,6 +314,7 @@ fn fixer_hint(e: generate::GenerateError, fixer: &report::FixerStep) -> Pipeline
 async fn fixer_step(
     project: &Project,
     opts: &Options,
+    engine: &AnyEngine,
     run: &TestRun,
     events: &(dyn Fn(Event) + Send + Sync),
     cancel: &CancellationToken,
@@ -351,8 +352,19 @@ async fn fixer_step(
             crate::fix::Apply::Return
         },
     };
-    // The LLM-backed fixer model is not wired in yet: deterministic fixes.
-    let fixed = match crate::fix::run::<crate::fix::NoModel>(project, &req, None, cancel).await {
+    // The run's LLM engine, when it has one, is the fixer's model too: one
+    // client, so one set of caps, one accounting and one cache.
+    let model = match engine.llm() {
+        Some(llm) => match crate::fix::LlmModel::new(llm.clone(), &project.root, cancel) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!("the fixer's prompts: {e}; deterministic fixes only");
+                None
+            }
+        },
+        None => None,
+    };
+    let fixed = match crate::fix::run(project, &req, model.as_ref(), cancel).await {
         Ok(f) => f,
         Err(crate::fix::FixError::Cancelled) => return Err(PipelineError::Cancelled),
         Err(e) => {

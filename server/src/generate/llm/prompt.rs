@@ -35,6 +35,12 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "system_django_integration.j2",
     "user.j2",
     "repair.j2",
+    // The fixer's (fix/llm.rs).
+    "fix_system.j2",
+    "fix_context.j2",
+    "fix_classify.j2",
+    "fix_repair.j2",
+    "fix_retry.j2",
 );
 
 /// The templates of one project: its overrides over the embedded ones.

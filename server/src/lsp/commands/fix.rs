@@ -56,6 +56,11 @@ async fn fix_test(
         sandbox: Limits::from_config(&settings).confinement(),
         apply: fix::Apply::Return,
     };
+    let cancel = CancellationToken::new();
+    // The model when an LLM is configured (as generation resolves it);
+    // incomplete LLM settings are said before anything runs.
+    let model = fix::llm::from_config(&settings, loc.ws.root(), false, &cancel)
+        .map_err(|e| format!("testgen: cannot fix {nodeid}: {e} (settings testgen.llm.*)"))?;
     let task = progress::begin(
         &session.client,
         session.caps().work_done_progress,
@@ -67,8 +72,7 @@ async fn fix_test(
         // No run on save in between: it would write the same results.
         runs.cancel_current();
         let _hold = runs.exclusive().await;
-        // The LLM-backed model is not wired in yet: deterministic fixes only.
-        fix::run::<fix::NoModel>(&loc.ws.project, &req, None, &CancellationToken::new()).await
+        fix::run(&loc.ws.project, &req, model.as_ref(), &cancel).await
     };
     let fixed = match fixed {
         Ok(f) => f,

@@ -24,7 +24,7 @@ pub fn handle(b: &Backend, params: CodeActionParams) -> LspResult<Option<CodeAct
         return Ok(Some(Vec::new()));
     };
     // Without an LLM the fixer only tries its certain fixes: the action says so.
-    let fix_note = if b.session.config(loc.ws.root()).llm.provider.is_none() {
+    let fix_note = if !crate::fix::llm::configured(&b.session.config(loc.ws.root())) {
         " (deterministic fixes only: no LLM configured)"
     } else {
         ""
