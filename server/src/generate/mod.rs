@@ -236,7 +236,21 @@ async fn plan_in_span(
         let validated =
             validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
         let failures = repairable(&found, &validated.dropped, &by_id);
-        if failures.is_empty() || round >= llm::REPAIR_ROUNDS {
+        if !failures.is_empty() && round >= llm::REPAIR_ROUNDS {
+            // No round left to repair in, but the engine still judges the
+            // failures that may be bugs of the code (it asks nothing).
+            let bugs: Vec<engine::Failure> = failures
+                .into_iter()
+                .map(|(_, f)| f)
+                .filter(|f| f.raised.as_ref().is_some_and(suspected::is_unintended))
+                .collect();
+            if !bugs.is_empty() {
+                let mut judged = engine.repair(job.with_targets(Vec::new()), bugs).await?;
+                suspected.append(&mut judged.suspected_bugs);
+            }
+            break (found, validated, conftest, header);
+        }
+        if failures.is_empty() {
             break (found, validated, conftest, header);
         }
         round += 1;
@@ -340,6 +354,7 @@ fn repairable(
                     test: d.test.clone(),
                     reason: d.reason.clone(),
                     missing: target.missing_lines.clone(),
+                    raised: d.raised.clone(),
                 },
             ))
         })
@@ -355,11 +370,11 @@ fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
         match crate::sandbox::env::leak_in(&text) {
             None => true,
             Some(reason) => {
-                out.push(Dropped {
-                    file: output::test_file_name(&t.target.module),
-                    test: t.test.name.clone(),
+                out.push(Dropped::new(
+                    output::test_file_name(&t.target.module),
+                    t.test.name.clone(),
                     reason,
-                });
+                ));
                 false
             }
         }
