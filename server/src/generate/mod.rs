@@ -215,6 +215,9 @@ async fn plan_in_span(
     let mut suspected = std::mem::take(&mut proposals.suspected_bugs);
     let mut tests = std::mem::take(&mut proposals.tests);
     let mut round = 0;
+    // Rounds in which the engine gave repaired tests back (a round whose
+    // failures were all judged suspected bugs asked the model nothing).
+    let mut repaired_rounds = 0;
     let (mut found, validated, conftest, header) = loop {
         let found = candidates::assemble(&gen_dir, tests.clone());
         let sources = found.sources();
@@ -267,6 +270,7 @@ async fn plan_in_span(
         if repaired.tests.is_empty() {
             break (found, validated, conftest, header);
         }
+        repaired_rounds += 1;
         // The failing tests' drops stay in the report, marked with their round.
         dropped.extend(
             validated
@@ -279,7 +283,11 @@ async fn plan_in_span(
                         .is_some_and(|i| failing.contains(i))
                 })
                 .map(|d| Dropped {
-                    reason: format!("{} (round {round}: sent back for repair)", d.reason),
+                    reason: if d.raised.as_ref().is_some_and(suspected::is_unintended) {
+                        format!("{} (round {round}: raised in the project's code, not sent back for repair)", d.reason)
+                    } else {
+                        format!("{} (round {round}: sent back for repair)", d.reason)
+                    },
                     ..d.clone()
                 }),
         );
@@ -328,7 +336,7 @@ async fn plan_in_span(
             suspected_bugs: suspected,
             sandbox: crate::sandbox::support().describe(),
             llm: usage,
-            repair_rounds: round,
+            repair_rounds: repaired_rounds,
         },
     })
 }
