@@ -431,3 +431,185 @@ fn prompt_prints_the_exact_request_without_sending() {
     let body: Value = serde_json::from_str(&text[json_start..=end]).unwrap();
     assert_eq!(body["messages"][0]["role"], "system");
 }
+
+fn statelib_bug_script(r: &Recorded, _: usize) -> Reply {
+    if !wants(r, "Cart.average_price") {
+        return Reply::text("no");
+    }
+    Reply::text(
+        "```python\nfrom statelib.cart import Cart\n\n\ndef test_average_price_of_two_lines():\n    cart = Cart(\"ada\")\n    cart.add(\"a\", 2, 100)\n    cart.add(\"b\", 2, 300)\n    assert cart.average_price() == 200\n\n\ndef test_average_price_of_an_empty_cart_is_zero():\n    assert Cart(\"ada\").average_price() == 0\n```",
+    )
+}
+
+/// A test the model argues is valid (an empty cart's average price is 0)
+/// fails because the code divides by zero: reported as a suspected bug with
+/// the test, the call and the project frame, never sent back to be bent
+/// into `pytest.raises(ZeroDivisionError)`, and not written.
+#[test]
+fn a_test_exposing_a_code_bug_is_reported_not_dropped() {
+    let stub = Stub::start(statelib_bug_script);
+    let p = common::copy_to_temp(&common::fixture("statelib"));
+    let (report, out) = generate(
+        p.path(),
+        &stub,
+        &[
+            "--engine",
+            "llm",
+            "--target",
+            "statelib/cart.py::Cart.average_price",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bugs = report["suspected_bugs"].as_array().unwrap();
+    assert_eq!(bugs.len(), 1, "{report:#}");
+    let b = &bugs[0];
+    assert_eq!(b["found_by"], "llm", "{b}");
+    assert_eq!(b["target"], "statelib/cart.py::Cart.average_price");
+    assert_eq!(b["test"], "test_average_price_of_an_empty_cart_is_zero");
+    let source = std::fs::read_to_string(p.path().join("statelib/cart.py")).unwrap();
+    let line = source
+        .lines()
+        .position(|l| l.contains("return self.total() //"))
+        .unwrap()
+        + 1;
+    assert_eq!(b["file"], "statelib/cart.py", "{b}");
+    assert_eq!(b["line"], line, "the traceback's project frame: {b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("ZeroDivisionError"),
+        "{b}"
+    );
+    assert_eq!(b["input"], "assert Cart(\"ada\").average_price() == 0");
+    // One call: the bug was not sent back for repair.
+    assert_eq!(stub.count(), 1, "{:#?}", stub.recorded());
+    assert_eq!(report["repair_rounds"], 0, "{report:#}");
+    // Its valid neighbour is written; the failing test is not.
+    let file = generated(p.path(), "test_statelib_cart.py");
+    assert!(
+        file.contains("def test_average_price_of_two_lines"),
+        "{file}"
+    );
+    assert!(!file.contains("empty_cart_is_zero"), "{file}");
+    passes_three_times(p.path());
+    key_nowhere(p.path(), &[&out]);
+}
+
+fn statelib_hybrid_script(r: &Recorded, _: usize) -> Reply {
+    if wants(r, "each_even") {
+        return Reply::text("```python\nfrom statelib.sinks import each_even\n\n\ndef test_each_even_calls_back_for_even_numbers():\n    assert each_even([1, 2, 3, 4], lambda n: n * 10) == [20, 40]\n```");
+    }
+    if wants(r, "email_problem") {
+        return Reply::text("```python\nfrom statelib.validate import email_problem\n\n\ndef test_email_problem_empty_local_part():\n    assert email_problem(\"@example.com\") == \"empty local part\"\n```");
+    }
+    Reply::text("no")
+}
+
+/// The line numbers a request lists as still missing (`3-5, 9`), or None
+/// when it says no line of the target ran.
+fn listed_missing(user: &str) -> Option<Vec<u32>> {
+    let line = user
+        .lines()
+        .find(|l| l.starts_with("Lines the existing tests do not run"))?;
+    let list = line.rsplit(": ").next()?.trim_end_matches('.');
+    let mut out = Vec::new();
+    for part in list.split(", ") {
+        match part.split_once('-') {
+            Some((a, b)) => out.extend(a.parse::<u32>().ok()?..=b.parse().ok()?),
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+/// `auto` with the LLM configured: explore runs first; the LLM is asked
+/// only about the targets explore left lines of, only about those lines,
+/// with explore's tests for the target in the prompt.
+#[test]
+fn auto_gives_the_llm_only_what_explore_left_with_its_findings() {
+    let stub = Stub::start(statelib_hybrid_script);
+    let p = common::copy_to_temp(&common::fixture("statelib"));
+    let targets = [
+        "statelib/sinks.py::each_even",
+        "statelib/validate.py::email_problem",
+        "statelib/cart.py::Cart.add",
+    ];
+    let mut args = vec!["--engine", "auto", "--target"];
+    args.extend(targets);
+    let (report, out) = generate(p.path(), &stub, &args);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["engine"], "explore+llm", "{report:#}");
+    let reqs = stub.recorded();
+    assert!(
+        !reqs.is_empty(),
+        "explore leaves lines the LLM is asked for"
+    );
+    let source = |rel: &str| std::fs::read_to_string(p.path().join(rel)).unwrap();
+    for r in &reqs {
+        let user = r.body["messages"][1]["content"].as_str().unwrap();
+        // Cart.add: explore's tests reach all of it, so the LLM never sees it.
+        assert!(!wants(r, "Cart.add"), "{user}");
+        let (rel, first_statement) = if wants(r, "each_even") {
+            ("statelib/sinks.py", "    out = []")
+        } else {
+            assert!(wants(r, "email_problem"), "{user}");
+            ("statelib/validate.py", "    if address.count(\"@\") != 1:")
+        };
+        // Only the remaining lines: not the whole function the baseline
+        // missed (no test ran it before), not its first statement, which
+        // explore's calls ran.
+        let left = listed_missing(user)
+            .unwrap_or_else(|| panic!("the request lists what is left: {user}"));
+        let first = source(rel)
+            .lines()
+            .position(|l| l == first_statement)
+            .unwrap() as u32
+            + 1;
+        assert!(
+            !left.is_empty() && !left.contains(&first),
+            "{left:?}\n{user}"
+        );
+        // Explore's findings for that target.
+        let findings = user
+            .split("Tests explore already wrote for it")
+            .nth(1)
+            .unwrap_or_else(|| panic!("explore's findings in the prompt: {user}"));
+        assert!(findings.contains("def test_"), "{user}");
+    }
+    assert_eq!(
+        report["llm"]["calls"].as_u64().unwrap() as usize,
+        reqs.len(),
+        "{report}"
+    );
+    assert!(reqs.len() <= 2, "one call per target left: {reqs:#?}");
+    // The LLM's tests reach what explore could not and are written.
+    let sinks = generated(p.path(), "test_statelib_sinks.py");
+    let validate = generated(p.path(), "test_statelib_validate.py");
+    let asked = |name: &str| reqs.iter().any(|r| wants(r, name));
+    if asked("each_even") {
+        assert!(
+            sinks.contains("test_each_even_calls_back_for_even_numbers"),
+            "{sinks}"
+        );
+    }
+    if asked("email_problem") {
+        assert!(
+            validate.contains("test_email_problem_empty_local_part"),
+            "{validate}"
+        );
+    }
+    passes_three_times(p.path());
+    assert!(
+        coverage(&report, "coverage_after") > coverage(&report, "coverage_before"),
+        "{report}"
+    );
+}

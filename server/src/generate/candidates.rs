@@ -92,11 +92,7 @@ impl Candidates {
                 .collect();
             if adds.is_empty() {
                 module.remove(&test);
-                dropped.push(Dropped {
-                    file: file.clone(),
-                    test,
-                    reason: NO_NEW_COVERAGE.into(),
-                });
+                dropped.push(Dropped::new(file.clone(), test, NO_NEW_COVERAGE.into()));
             } else {
                 done.extend(adds);
             }
@@ -151,11 +147,11 @@ impl Candidates {
                     .iter()
                     .any(|l| p.target.missing_lines.contains(l) && !done.contains(l));
                 if !adds {
-                    self.dropped.push(Dropped {
+                    self.dropped.push(Dropped::new(
                         file,
-                        test: p.test.name.clone(),
-                        reason: NO_NEW_COVERAGE.into(),
-                    });
+                        p.test.name.clone(),
+                        NO_NEW_COVERAGE.into(),
+                    ));
                     return;
                 }
                 done.extend(lines.iter().copied());

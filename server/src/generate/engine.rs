@@ -77,6 +77,8 @@ pub struct Failure {
     pub reason: String,
     /// The target's lines no kept test reaches yet.
     pub missing: Vec<u32>,
+    /// Where in the project's code its exception was raised, if there.
+    pub raised: Option<super::validate::Raised>,
 }
 
 /// Limits of one generation, whatever the engine.

@@ -215,6 +215,9 @@ async fn plan_in_span(
     let mut suspected = std::mem::take(&mut proposals.suspected_bugs);
     let mut tests = std::mem::take(&mut proposals.tests);
     let mut round = 0;
+    // Rounds in which the engine gave repaired tests back (a round whose
+    // failures were all judged suspected bugs asked the model nothing).
+    let mut repaired_rounds = 0;
     let (mut found, validated, conftest, header) = loop {
         let found = candidates::assemble(&gen_dir, tests.clone());
         let sources = found.sources();
@@ -236,7 +239,21 @@ async fn plan_in_span(
         let validated =
             validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
         let failures = repairable(&found, &validated.dropped, &by_id);
-        if failures.is_empty() || round >= llm::REPAIR_ROUNDS {
+        if !failures.is_empty() && round >= llm::REPAIR_ROUNDS {
+            // No round left to repair in, but the engine still judges the
+            // failures that may be bugs of the code (it asks nothing).
+            let bugs: Vec<engine::Failure> = failures
+                .into_iter()
+                .map(|(_, f)| f)
+                .filter(|f| f.raised.as_ref().is_some_and(suspected::is_unintended))
+                .collect();
+            if !bugs.is_empty() {
+                let mut judged = engine.repair(job.with_targets(Vec::new()), bugs).await?;
+                suspected.append(&mut judged.suspected_bugs);
+            }
+            break (found, validated, conftest, header);
+        }
+        if failures.is_empty() {
             break (found, validated, conftest, header);
         }
         round += 1;
@@ -253,6 +270,7 @@ async fn plan_in_span(
         if repaired.tests.is_empty() {
             break (found, validated, conftest, header);
         }
+        repaired_rounds += 1;
         // The failing tests' drops stay in the report, marked with their round.
         dropped.extend(
             validated
@@ -265,7 +283,11 @@ async fn plan_in_span(
                         .is_some_and(|i| failing.contains(i))
                 })
                 .map(|d| Dropped {
-                    reason: format!("{} (round {round}: sent back for repair)", d.reason),
+                    reason: if d.raised.as_ref().is_some_and(suspected::is_unintended) {
+                        format!("{} (round {round}: raised in the project's code, not sent back for repair)", d.reason)
+                    } else {
+                        format!("{} (round {round}: sent back for repair)", d.reason)
+                    },
                     ..d.clone()
                 }),
         );
@@ -314,7 +336,7 @@ async fn plan_in_span(
             suspected_bugs: suspected,
             sandbox: crate::sandbox::support().describe(),
             llm: usage,
-            repair_rounds: round,
+            repair_rounds: repaired_rounds,
         },
     })
 }
@@ -340,6 +362,7 @@ fn repairable(
                     test: d.test.clone(),
                     reason: d.reason.clone(),
                     missing: target.missing_lines.clone(),
+                    raised: d.raised.clone(),
                 },
             ))
         })
@@ -355,11 +378,11 @@ fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
         match crate::sandbox::env::leak_in(&text) {
             None => true,
             Some(reason) => {
-                out.push(Dropped {
-                    file: output::test_file_name(&t.target.module),
-                    test: t.test.name.clone(),
+                out.push(Dropped::new(
+                    output::test_file_name(&t.target.module),
+                    t.test.name.clone(),
                     reason,
-                });
+                ));
                 false
             }
         }

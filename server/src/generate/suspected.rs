@@ -34,3 +34,24 @@ pub struct SuspectedBug {
     pub test: Option<String>,
     pub found_by: Finder,
 }
+
+/// Errors the interpreter raises on its own: raised inside project code on
+/// a call a test makes, they point at the code, not the test. (The fixer's
+/// classifier draws the same line, fix/classify.rs.)
+pub const UNINTENDED_ERRORS: [&str; 9] = [
+    "ZeroDivisionError",
+    "IndexError",
+    "KeyError",
+    "UnboundLocalError",
+    "RecursionError",
+    "OverflowError",
+    "TypeError",
+    "AttributeError",
+    "NameError",
+];
+
+/// A failed test's exception is one the project's code did not mean to
+/// raise.
+pub fn is_unintended(raised: &super::validate::Raised) -> bool {
+    UNINTENDED_ERRORS.contains(&raised.kind())
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::extract;
 use crate::generate::targets::{module_name, Target, TargetKind};
-use crate::index::model::{FileIndex, Framework, RelPath};
+use crate::index::model::{FileIndex, Framework, FunctionInfo, RelPath};
 use crate::index::Index;
 
 /// Tokens of a text, estimated (4 characters a token, as OpenAI's
@@ -162,6 +162,9 @@ pub struct Context {
     pub framework: &'static str,
     pub kind: &'static str,
     pub missing: Vec<u32>,
+    /// No line of the body ran: the marks would be on every line, so the
+    /// prompt says so once instead.
+    pub unrun: bool,
     pub source: String,
     pub class_info: String,
     pub imports: String,
@@ -181,14 +184,13 @@ pub fn build(sym: &Symbols, target: &Target, findings: &[String], budget: u64) -
     let lines: Vec<&str> = text.lines().collect();
     let file = sym.file(&target.path);
     let missing: BTreeSet<u32> = target.missing_lines.iter().copied().collect();
-    let start = file
-        .and_then(|f| f.functions.iter().find(|x| x.qualname == target.qualname))
-        .and_then(|x| x.decorator_line)
-        .unwrap_or(target.line);
+    let func = file.and_then(|f| f.functions.iter().find(|x| x.qualname == target.qualname));
+    let start = func.and_then(|x| x.decorator_line).unwrap_or(target.line);
+    let unrun = func.is_some_and(|f| never_ran(f, &lines, &missing));
     let mut source_lines: Vec<String> = (start..=target.end_line)
         .filter_map(|n| {
             let l = lines.get(n as usize - 1)?;
-            Some(if missing.contains(&n) {
+            Some(if missing.contains(&n) && !unrun {
                 format!("{l}  # MISSING")
             } else {
                 l.to_string()
@@ -196,7 +198,7 @@ pub fn build(sym: &Symbols, target: &Target, findings: &[String], budget: u64) -
         })
         .collect();
     let mut truncated = false;
-    let mut used = 600; // the system prompt and the template's own words
+    let mut used = 350; // the system prompt and the template's own words
                         // The target alone may not exceed two thirds of the budget.
     while tokens(&source_lines.join("\n")) > budget * 2 / 3 && source_lines.len() > 20 {
         let mid = source_lines.len() / 2;
@@ -260,6 +262,7 @@ pub fn build(sym: &Symbols, target: &Target, findings: &[String], budget: u64) -
             "unit"
         },
         missing: target.missing_lines.clone(),
+        unrun,
         source,
         class_info,
         imports,
@@ -278,6 +281,46 @@ pub fn build(sym: &Symbols, target: &Target, findings: &[String], budget: u64) -
         findings: kept_findings,
         truncated,
     }
+}
+
+/// Every line of `f`'s body that can run is missing. Conservative: a line
+/// this cannot tell is a statement (a continuation, a string) keeps the
+/// per-line marks.
+fn never_ran(f: &FunctionInfo, lines: &[&str], missing: &BTreeSet<u32>) -> bool {
+    let line = |n: u32| {
+        lines
+            .get((n as usize).wrapping_sub(1))
+            .copied()
+            .unwrap_or_default()
+            .trim()
+    };
+    let mut body = f.body_line;
+    if f.docstring.is_some() {
+        // Skip the docstring: coverage.py does not count it.
+        let first = line(body).trim_start_matches(['r', 'u', 'R', 'U']);
+        let Some(quote) = ["\"\"\"", "'''"].into_iter().find(|q| first.starts_with(q)) else {
+            return false;
+        };
+        if !first[3..].contains(quote) {
+            body += 1;
+            while body <= f.end_line && !line(body).contains(quote) {
+                body += 1;
+            }
+        }
+        body += 1;
+    }
+    let mut any = false;
+    for n in body..=f.end_line {
+        let l = line(n);
+        if l.is_empty() || l.starts_with('#') || matches!(l, "else:" | "try:" | "finally:") {
+            continue;
+        }
+        if !missing.contains(&n) {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// A method's class: its header, class-level lines and constructor.

@@ -26,6 +26,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::{Engine, EngineError, Failure, Job, Proposal, Proposals};
+use super::suspected::{self, Finder, SuspectedBug};
 use super::targets::{NotTargeted, Target};
 use crate::config::Config;
 use client::{Answer, Client, LlmError, Message, Tool};
@@ -60,6 +61,16 @@ pub fn get_info_tool() -> Tool {
 struct Conversation {
     messages: Vec<Message>,
     rounds: u32,
+}
+
+impl Conversation {
+    /// The model's answers in it define test `name`.
+    fn wrote(&self, name: &str) -> bool {
+        let def = format!("def {name}(");
+        self.messages.iter().any(|m| {
+            m.role == "assistant" && m.content.as_deref().is_some_and(|c| c.contains(&def))
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -310,18 +321,64 @@ impl Engine for LlmEngine {
                 .1
                 .push(f);
         }
+        let bugs = self.suspected_bugs(&mut by_target);
         let targets: Vec<Target> = by_target.values().map(|(t, _)| t.clone()).collect();
         let by_target = &by_target;
-        self.each_target(targets, cancel, |t| async move {
-            let fs = &by_target[&t.id()].1;
-            let r = self.repair_target(sym, &t, fs, cancel).await;
-            (t, r)
-        })
-        .await
+        let mut out = self
+            .each_target(targets, cancel, |t| async move {
+                let fs = &by_target[&t.id()].1;
+                let r = self.repair_target(sym, &t, fs, cancel).await;
+                (t, r)
+            })
+            .await?;
+        out.suspected_bugs = bugs;
+        Ok(out)
     }
 }
 
 impl LlmEngine {
+    /// Takes out the failures of this engine's tests that raised an
+    /// unintended error inside project code: the test argues the input is
+    /// valid and the code broke on it, so it is reported as a suspected bug,
+    /// never sent back (the model would bend the test to the bug).
+    fn suspected_bugs(
+        &self,
+        by_target: &mut BTreeMap<String, (Target, Vec<Failure>)>,
+    ) -> Vec<SuspectedBug> {
+        let conversations = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bugs = Vec::new();
+        for (id, (target, failures)) in by_target.iter_mut() {
+            let Some(conv) = conversations.get(id) else {
+                continue; // not a test this engine wrote (explore's, in auto)
+            };
+            failures.retain(|f| {
+                let Some(r) = f.raised.as_ref().filter(|r| suspected::is_unintended(r)) else {
+                    return true;
+                };
+                if !conv.wrote(&f.test) {
+                    return true;
+                }
+                tracing::info!(target = %id, test = %f.test, error = %r.error, "suspected bug");
+                bugs.push(SuspectedBug {
+                    target: target.id(),
+                    file: r.file.clone(),
+                    line: r.line,
+                    input: r.call.clone(),
+                    error: r.error.clone(),
+                    reason: format!(
+                        "the interpreter raised {} inside the project's code on an input the generated test treats as valid",
+                        r.kind()
+                    ),
+                    test: Some(f.test.clone()),
+                    found_by: Finder::Llm,
+                });
+                false
+            });
+        }
+        by_target.retain(|_, (_, f)| !f.is_empty());
+        bugs
+    }
+
     async fn repair_target(
         &self,
         sym: &Symbols,

@@ -55,6 +55,9 @@ impl Prompts {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         env.set_trim_blocks(true);
+        // An included rule block keeps its last line break: blocks are lines.
+        env.set_keep_trailing_newline(true);
+        env.add_filter("ranges", ranges);
         for (name, text) in TEMPLATES {
             let file = root.join(OVERRIDE_DIR).join(name);
             let source = match std::fs::read_to_string(&file) {
@@ -83,6 +86,28 @@ impl Prompts {
     }
 }
 
+/// Line numbers as ranges (`3-7, 9`): the same list in fewer tokens.
+fn ranges(lines: Vec<u32>) -> String {
+    let mut sorted = lines;
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        while i + 1 < sorted.len() && sorted[i + 1] == sorted[i] + 1 {
+            i += 1;
+        }
+        out.push(if sorted[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", sorted[i])
+        });
+        i += 1;
+    }
+    out.join(", ")
+}
+
 /// At most one blank line in a row: what conditional blocks leave behind.
 fn tidy(s: &str) -> String {
     let mut out = String::new();
@@ -107,21 +132,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_system_prompt_renders_its_rules() {
+    fn every_system_prompt_renders_the_rules_of_its_framework_and_kind() {
         let p = Prompts::load(Path::new("/nonexistent")).unwrap();
         for fw in ["python", "flask", "fastapi", "django"] {
             for kind in ["unit", "integration"] {
                 let s = p
                     .render(
                         &format!("system_{fw}_{kind}.j2"),
-                        minijinja::context! { module => "pkg.mod", name => "f", fixtures => ["client"] },
+                        minijinja::context! { module => "pkg.mod", name => "f", framework => fw, kind => kind, fixtures => ["client"] },
                     )
                     .unwrap();
-                assert!(s.contains("Never:"), "{fw} {kind}: {s}");
-                assert!(s.contains("get_info"), "{fw} {kind}");
-                assert!(s.contains(fw), "{fw} {kind}");
+                let has = |t: &str| s.contains(t);
+                // Observable, branch-aware and exception, never-do, format.
+                for rule in [
+                    "pytest.raises(ExactType)",
+                    "private attributes",
+                    "`# MISSING`",
+                    "ZeroDivisionError",
+                    "Never mock",
+                    "django_db` outside Django",
+                    "get_info",
+                    "```python",
+                    "never redefine them",
+                    "client",
+                    fw,
+                ] {
+                    assert!(has(rule), "{fw} {kind} lacks {rule:?}:\n{s}");
+                }
+                // Only the blocks of its framework and kind.
+                assert_eq!(has("Flask(...)"), fw != "python", "{fw} {kind}:\n{s}");
+                assert_eq!(
+                    has("HTTP status"),
+                    fw != "python" || kind == "integration",
+                    "{fw} {kind}"
+                );
+                assert_eq!(
+                    has("422"),
+                    fw == "fastapi" && kind == "integration",
+                    "{fw} {kind}"
+                );
+                // Rule blocks are lines of their own.
+                assert!(!s.contains(".- "), "{fw} {kind}:\n{s}");
             }
         }
+        let plain = p
+            .render("system_python_unit.j2", minijinja::context! { module => "m", name => "f", framework => "python", kind => "unit" })
+            .unwrap();
+        assert!(
+            !plain.contains("conftest"),
+            "no fixtures, no fixture rule: {plain}"
+        );
+        assert!(
+            super::super::context::tokens(&plain) < 280,
+            "{}",
+            super::super::context::tokens(&plain)
+        );
+    }
+
+    #[test]
+    fn line_numbers_become_ranges() {
+        assert_eq!(ranges(vec![9, 3, 4, 5, 7, 8, 12]), "3-5, 7-9, 12");
+        assert_eq!(ranges(vec![]), "");
     }
 
     #[test]

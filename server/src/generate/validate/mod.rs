@@ -31,6 +31,9 @@ use crate::runner::{process, RunnerError, TestOutcome};
 use crate::workspace::Project;
 
 mod isolation;
+pub mod raised;
+
+pub use raised::Raised;
 
 /// Appended to the staging conftest only: records the state each generated
 /// test leaves changed, and orders the isolation run.
@@ -47,6 +50,21 @@ pub struct Dropped {
     pub file: String,
     pub test: String,
     pub reason: String,
+    /// The test failed on an exception raised inside the project's code:
+    /// where, and on which call (its engine may see a bug in it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raised: Option<Raised>,
+}
+
+impl Dropped {
+    pub fn new(file: String, test: String, reason: String) -> Dropped {
+        Dropped {
+            file,
+            test,
+            reason,
+            raised: None,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -165,6 +183,7 @@ pub async fn validate(
                 return Err(ValidateError::Cancelled);
             }
             failures.collect(&r, run, &staged, &v.files);
+            failures.raised_in_project(&r, project, &staged);
             failures.slow(&r, run, &staged, opts.slow_test_s);
             failures.left_state(&state_report, &staged);
             if let Some(c) = &r.contexts {
@@ -189,7 +208,7 @@ pub async fn validate(
             for ((file, test), reason) in check.run(&paths, &staged, &v.files).await? {
                 if let Some(m) = v.files.get_mut(&file) {
                     m.remove(&test);
-                    v.dropped.push(Dropped { file, test, reason });
+                    v.dropped.push(Dropped::new(file, test, reason));
                 }
             }
             v.files.retain(|_, m| !m.tests.is_empty());
@@ -200,7 +219,7 @@ pub async fn validate(
             for ((file, test), reason) in std::mem::take(&mut failures.polluters) {
                 if let Some(m) = v.files.get_mut(&file) {
                     m.remove(&test);
-                    v.dropped.push(Dropped { file, test, reason });
+                    v.dropped.push(Dropped::new(file, test, reason));
                 }
             }
             v.files.retain(|_, m| !m.tests.is_empty());
@@ -221,11 +240,11 @@ pub async fn validate(
     // Still failing after the last round: nothing of it is written.
     for (file, m) in std::mem::take(&mut v.files) {
         for (test, _) in m.tests {
-            v.dropped.push(Dropped {
-                file: file.clone(),
+            v.dropped.push(Dropped::new(
+                file.clone(),
                 test,
-                reason: format!("still unstable after {MAX_ROUNDS} rounds of validation"),
-            });
+                format!("still unstable after {MAX_ROUNDS} rounds of validation"),
+            ));
         }
     }
     Ok(v)
@@ -315,6 +334,8 @@ struct Failures {
     tests: BTreeMap<TestKey, String>,
     /// Whole files that did not import, with pytest's message.
     files: BTreeMap<String, String>,
+    /// Failed tests whose exception was raised inside project code.
+    raised: BTreeMap<TestKey, Raised>,
     /// Tests that left process state changed: dropped first, alone, since
     /// the other failures of the round may be their doing.
     polluters: BTreeMap<TestKey, String>,
@@ -391,6 +412,28 @@ impl Failures {
         }
     }
 
+    /// Where the exceptions of this run's failed tests were raised, when
+    /// inside the project's code (the first run that shows it is kept).
+    fn raised_in_project(
+        &mut self,
+        r: &PlainRun,
+        project: &Project,
+        staged: &BTreeMap<String, Staged>,
+    ) {
+        for t in &r.tests {
+            if !matches!(t.outcome, TestOutcome::Failed | TestOutcome::Error) {
+                continue;
+            }
+            let (Some(key), Some(tb)) = (staged_key(&t.nodeid, staged), t.traceback.as_deref())
+            else {
+                continue;
+            };
+            if let Some(found) = raised::from_traceback(tb, &project.root, &project.python_root) {
+                self.raised.entry(key).or_insert(found);
+            }
+        }
+    }
+
     /// Tests that passed but took longer than `limit` seconds.
     fn slow(&mut self, r: &PlainRun, run: usize, staged: &BTreeMap<String, Staged>, limit: f64) {
         for t in &r.tests {
@@ -442,21 +485,26 @@ impl Failures {
             if was_split.contains(&file) || split.contains(&file) {
                 if let Some(m) = v.files.get_mut(&file) {
                     for (test, _) in std::mem::take(&mut m.tests) {
-                        v.dropped.push(Dropped {
-                            file: file.clone(),
+                        v.dropped.push(Dropped::new(
+                            file.clone(),
                             test,
-                            reason: format!("passes alone, but its file does not import with the other tests: {msg}"),
-                        });
+                            format!("passes alone, but its file does not import with the other tests: {msg}"),
+                        ));
                     }
                 }
             } else {
                 next.insert(file);
             }
         }
-        for ((file, test), reason) in self.tests {
+        let mut raised = self.raised;
+        for (key, reason) in self.tests {
+            let (file, test) = key.clone();
             if let Some(m) = v.files.get_mut(&file) {
                 m.remove(&test);
-                v.dropped.push(Dropped { file, test, reason });
+                v.dropped.push(Dropped {
+                    raised: raised.remove(&key),
+                    ..Dropped::new(file, test, reason)
+                });
             }
         }
         next
