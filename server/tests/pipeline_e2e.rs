@@ -20,6 +20,7 @@ const ARTIFACTS: &[&str] = &[
     "analysis.json",
     "coverage_gaps.json",
     "iteration_report.json",
+    "auto_fixer_report.json",
     "manual_test_result.json",
     "summary.md",
     "report.html",

@@ -326,6 +326,18 @@ async fn fixer_step(
         .map(|t| t.nodeid.clone())
         .collect();
     if failing.is_empty() {
+        // Written anyway: the artifact set of a run does not depend on its
+        // outcome (CI steps upload and read it unconditionally).
+        let mut empty = crate::fix::report::Report::new(None);
+        empty
+            .notes
+            .push("no test of the project failed: nothing to fix".into());
+        empty
+            .save(&project.root, false)
+            .map_err(|source| PipelineError::Io {
+                context: format!("writing .testgen/{}", crate::fix::report::FILE),
+                source,
+            })?;
         return Ok((report::FixerStep::NotNeeded, Vec::new()));
     }
     events(Event::Step(format!(
