@@ -5,8 +5,6 @@ mod common;
 #[path = "common/lsp_client.rs"]
 mod lsp_client;
 
-use std::path::Path;
-
 use lsp_client::{file_uri, LspClient};
 use serde_json::{json, Value};
 
@@ -15,33 +13,6 @@ fn python_setting() -> Value {
 }
 
 /// A copy of plainlib with coverage, results and contexts from a real run.
-fn measured_plainlib() -> tempfile::TempDir {
-    let p = common::copy_to_temp(&common::fixture("plainlib"));
-    let py = common::python();
-    let out = common::testgen(&[
-        "test",
-        p.path().to_str().unwrap(),
-        "--python",
-        py.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    p
-}
-
-fn open(c: &mut LspClient, path: &Path) -> String {
-    let uri = file_uri(path);
-    let text = std::fs::read_to_string(path).unwrap();
-    c.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-    );
-    uri
-}
-
 fn codes(diags: &[Value]) -> Vec<String> {
     diags
         .iter()
@@ -62,7 +33,7 @@ fn line_of(text: &str, needle: &str) -> u64 {
 
 #[test]
 fn editor_session_diagnostics_lenses_actions_edits_and_run_on_save() {
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let pricing = p.path().join("plainlib/pricing.py");
     let test_file = p.path().join("tests/test_pricing.py");
     let mut c = LspClient::start();
@@ -79,7 +50,7 @@ fn editor_session_diagnostics_lenses_actions_edits_and_run_on_save() {
         m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
     });
 
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     let text = std::fs::read_to_string(&pricing).unwrap();
     let diags = c.diagnostics(0, &uri, |d| !d.is_empty());
     let bulk =
@@ -279,13 +250,13 @@ fn generate(c: &mut LspClient, uri: &str, qualname: &str) -> Result<Value, Value
 /// buffer, for the user to save.
 #[test]
 fn generated_tests_reach_the_disk_or_the_open_buffer() {
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let pricing = p.path().join("plainlib/pricing.py");
     let generated = p.path().join("tests/generated/test_plainlib_pricing.py");
     let mut c = LspClient::start();
     c.config = python_setting();
     c.initialize(p.path(), json!({}));
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     c.diagnostics(0, &uri, |d| {
         find(d, "uncovered-function", "bulk_price").is_some()
     });
@@ -323,7 +294,7 @@ fn generated_tests_reach_the_disk_or_the_open_buffer() {
     });
 
     // The test file open in the editor: the new tests go into its buffer.
-    let gen_uri = open(&mut c, &generated);
+    let gen_uri = c.open_file(&generated);
     let report = generate(&mut c, &uri, "price_label").expect("a report");
     assert_eq!(report["applied"], "editor", "{report:#}");
     assert_eq!(
@@ -384,7 +355,7 @@ fn the_client_model_applies_ranges_like_an_editor() {
 
 #[test]
 fn bad_messages_get_json_rpc_errors_and_the_server_keeps_running() {
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let mut c = LspClient::start();
     c.config = python_setting();
     c.initialize(p.path(), json!({}));
@@ -438,7 +409,7 @@ fn bad_messages_get_json_rpc_errors_and_the_server_keeps_running() {
 
     // Still serving.
     assert!(c.is_running());
-    let uri = open(&mut c, &p.path().join("plainlib/text.py"));
+    let uri = c.open_file(&p.path().join("plainlib/text.py"));
     let lenses = c
         .request(
             "textDocument/codeLens",
@@ -451,14 +422,14 @@ fn bad_messages_get_json_rpc_errors_and_the_server_keeps_running() {
 
 #[test]
 fn a_burst_of_edits_is_applied_in_order() {
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let pricing = p.path().join("plainlib/pricing.py");
     let text = std::fs::read_to_string(&pricing).unwrap();
     let def_line = line_of(&text, "def bulk_price(");
     let mut c = LspClient::start();
     c.config = json!({"python": common::python(), "runOnSave": false});
     c.initialize(p.path(), json!({}));
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     c.diagnostics(0, &uri, |d| !d.is_empty());
     let from = c.seen.len();
     for v in 2..=61 {
@@ -497,12 +468,12 @@ fn a_burst_of_edits_is_applied_in_order() {
 
 #[test]
 fn a_missing_interpreter_is_shown_and_the_server_keeps_serving() {
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let mut c = LspClient::start();
     c.config = json!({"python": "/no/such/python3", "debounceMs": 10});
     c.initialize(p.path(), json!({}));
     let pricing = p.path().join("plainlib/pricing.py");
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     let from = c.seen.len();
     c.notify(
         "textDocument/didSave",
@@ -536,7 +507,7 @@ fn coverage_written_outside_the_editor_is_picked_up() {
     let mut c = LspClient::start();
     c.config = json!({"python": common::python(), "runOnSave": false});
     c.initialize(p.path(), json!({}));
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     let from = c.seen.len();
     let lenses = c
         .request(
@@ -575,7 +546,7 @@ fn reading_workspace_files_is_not_a_change() {
     // The watcher sees opens and reads too (inotify IN_OPEN); the server
     // reads files to publish their diagnostics, which used to be taken for
     // changes: every file was re-indexed and re-published, forever.
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let mut c = LspClient::start();
     c.config = json!({"python": common::python(), "runOnSave": false});
     c.initialize(p.path(), json!({}));
@@ -631,7 +602,7 @@ fn a_newer_save_cancels_the_run_in_flight() {
     c.wait_for(0, "indexing progress end", |m| {
         m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
     });
-    let uri = open(&mut c, &p.path().join("mod.py"));
+    let uri = c.open_file(&p.path().join("mod.py"));
     c.notify(
         "textDocument/didSave",
         json!({"textDocument": {"uri": uri}}),

@@ -9,20 +9,8 @@ mod common;
 #[path = "common/lsp_client.rs"]
 mod lsp_client;
 
-use std::path::Path;
-
 use lsp_client::{file_uri, LspClient};
 use serde_json::{json, Value};
-
-fn open(c: &mut LspClient, path: &Path) -> String {
-    let uri = file_uri(path);
-    let text = std::fs::read_to_string(path).unwrap();
-    c.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-    );
-    uri
-}
 
 fn failing<'a>(diags: &'a [Value], test: &str) -> Option<&'a Value> {
     diags.iter().find(|d| {
@@ -95,7 +83,7 @@ fn fix_failing_test_applies_through_the_editor_and_reports_code_bugs() {
     let mut c = LspClient::start();
     c.config = json!({"python": py, "debounceMs": 50});
     c.initialize(p.path(), json!({}));
-    let uri = open(&mut c, &broken);
+    let uri = c.open_file(&broken);
     let diags = c.diagnostics(0, &uri, |d| failing(d, "test_total_of_sample").is_some());
     let d = failing(&diags, "test_total_of_sample").unwrap().clone();
 
@@ -183,7 +171,7 @@ fn fix_failing_test_applies_through_the_editor_and_reports_code_bugs() {
     let saved = c.editor.docs[&uri].text.clone();
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), saved);
     let pricing = p.path().join("shop/pricing.py");
-    let puri = open(&mut c, &pricing);
+    let puri = c.open_file(&pricing);
     let diags = c.diagnostics(from, &puri, |d| {
         d.iter().any(|d| d["code"] == "suspected-bug")
     });

@@ -9,11 +9,10 @@ mod common;
 #[path = "common/lsp_client.rs"]
 mod lsp_client;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::llm_stub::{Recorded, Reply, Stub};
-use lsp_client::{file_uri, LspClient};
+use lsp_client::LspClient;
 use serde_json::{json, Value};
 
 fn wants(r: &Recorded, name: &str) -> bool {
@@ -32,33 +31,6 @@ fn script(r: &Recorded, _: usize) -> Reply {
         Reply::text("no")
     };
     reply.after(Duration::from_millis(1500))
-}
-
-fn measured_plainlib() -> tempfile::TempDir {
-    let p = common::copy_to_temp(&common::fixture("plainlib"));
-    let py = common::python();
-    let out = common::testgen(&[
-        "test",
-        p.path().to_str().unwrap(),
-        "--python",
-        py.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    p
-}
-
-fn open(c: &mut LspClient, path: &Path) -> String {
-    let uri = file_uri(path);
-    let text = std::fs::read_to_string(path).unwrap();
-    c.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-    );
-    uri
 }
 
 fn generate(c: &mut LspClient, uri: &str, qualname: &str) -> Result<Value, Value> {
@@ -102,7 +74,7 @@ fn counts_calls_and_tokens(message: &str) -> bool {
 #[test]
 fn generate_tests_with_the_llm_shows_calls_and_tokens_in_progress() {
     let stub = Stub::start(script);
-    let p = measured_plainlib();
+    let p = common::measured_copy("plainlib");
     let pricing = p.path().join("plainlib/pricing.py");
     let generated = p.path().join("tests/generated/test_plainlib_pricing.py");
     let mut c = LspClient::start();
@@ -113,7 +85,7 @@ fn generate_tests_with_the_llm_shows_calls_and_tokens_in_progress() {
         "llm": {"provider": "openai-compatible", "model": "stub-model", "baseUrl": stub.url("/v1"), "cache": false}
     });
     c.initialize(p.path(), json!({}));
-    let uri = open(&mut c, &pricing);
+    let uri = c.open_file(&pricing);
     c.diagnostics(0, &uri, |d| {
         d.iter().any(|x| {
             x["code"] == "uncovered-function"
@@ -150,7 +122,7 @@ fn generate_tests_with_the_llm_shows_calls_and_tokens_in_progress() {
 
     // The test file open in the editor: the model's tests arrive through
     // workspace/applyEdit into its buffer, which the user saves.
-    let gen_uri = open(&mut c, &generated);
+    let gen_uri = c.open_file(&generated);
     let from = c.seen.len();
     let report = generate(&mut c, &uri, "price_label").expect("a report");
     assert_eq!(report["applied"], "editor", "{report:#}");

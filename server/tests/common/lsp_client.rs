@@ -299,6 +299,18 @@ impl LspClient {
         }
     }
 
+    /// Opens the file at `path` with its text on disk, as an editor does;
+    /// its URI.
+    pub fn open_file(&mut self, path: &Path) -> String {
+        let uri = file_uri(path);
+        let text = std::fs::read_to_string(path).unwrap();
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        uri
+    }
+
     /// The server's exit status, once it has ended.
     pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().unwrap()

@@ -40,6 +40,26 @@ pub fn testgen_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_testgen")))
 }
 
+/// A copy of fixture `name` after `testgen test` on it (coverage and
+/// results on disk, as an editor finds a project someone has tested); the
+/// suite must pass.
+pub fn measured_copy(name: &str) -> tempfile::TempDir {
+    let p = copy_to_temp(&fixture(name));
+    let py = python();
+    let out = testgen(&[
+        "test",
+        p.path().to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p
+}
+
 /// Runs the real testgen binary.
 pub fn testgen(args: &[&str]) -> Output {
     Command::new(testgen_bin())
