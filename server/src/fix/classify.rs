@@ -40,19 +40,10 @@ impl Classification {
     }
 }
 
-/// Errors the interpreter raises on its own: raised inside project code on
-/// a call from a test, they point at the code.
-const CODE_BUG_ERRORS: [&str; 9] = [
-    "ZeroDivisionError",
-    "IndexError",
-    "KeyError",
-    "UnboundLocalError",
-    "RecursionError",
-    "OverflowError",
-    "TypeError",
-    "AttributeError",
-    "NameError",
-];
+// Errors the interpreter raises on its own (one list for generation and
+// fixing): raised inside project code on a call from a test, they point
+// at the code.
+use crate::generate::suspected::UNINTENDED_ERRORS as CODE_BUG_ERRORS;
 
 /// The rules, in order; the first that matches decides.
 pub fn classify(f: &Failure) -> Classification {

@@ -36,8 +36,8 @@ pub struct SuspectedBug {
 }
 
 /// Errors the interpreter raises on its own: raised inside project code on
-/// a call a test makes, they point at the code, not the test. (The fixer's
-/// classifier draws the same line, fix/classify.rs.)
+/// a call a test makes, they point at the code, not the test. The fixer's
+/// classifier (fix/classify.rs) uses the same list.
 pub const UNINTENDED_ERRORS: [&str; 9] = [
     "ZeroDivisionError",
     "IndexError",
