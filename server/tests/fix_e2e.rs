@@ -6,8 +6,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::llm_run;
 use common::llm_stub::{Recorded, Reply, Stub};
 use serde_json::Value;
 
@@ -286,34 +287,7 @@ fn exit_codes() {
 /// `testgen fix PROJECT --json -vv EXTRA` with the stub as the configured
 /// OpenAI provider.
 fn fix_llm(project: &Path, stub: &Stub, extra: &[&str]) -> (Value, Output) {
-    let py = common::python();
-    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
-        .args([
-            "fix",
-            project.to_str().unwrap(),
-            "--python",
-            py.to_str().unwrap(),
-            "--json",
-            "-vv",
-        ])
-        .args(extra)
-        .env("OPENAI_API_KEY", KEY)
-        .env("TESTGEN_LLM_PROVIDER", "openai")
-        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
-        .env("OPENAI_BASE_URL", stub.url("/v1"))
-        .env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("TESTGEN_ENGINE")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}):\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out)
+    llm_run::testgen_llm("fix", project, stub, KEY, extra)
 }
 
 fn is_classify(r: &Recorded) -> bool {
@@ -339,39 +313,8 @@ fn about(r: &Recorded) -> String {
         .to_string()
 }
 
-/// The key in no output and no file of the project (report, cache, tests),
-/// nor in any request body (only in its Authorization header).
 fn key_nowhere(root: &Path, outs: &[&Output], stub: &Stub) {
-    for o in outs {
-        assert!(!String::from_utf8_lossy(&o.stdout).contains(KEY));
-        assert!(!String::from_utf8_lossy(&o.stderr).contains(KEY));
-    }
-    let mut stack = vec![root.to_path_buf()];
-    let mut seen = 0;
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                seen += 1;
-                let bytes = std::fs::read(&p).unwrap();
-                assert!(
-                    !String::from_utf8_lossy(&bytes).contains(KEY),
-                    "the key is in {}",
-                    p.display()
-                );
-            }
-        }
-    }
-    assert!(seen > 0);
-    for r in stub.recorded() {
-        assert!(!r.body.to_string().contains(KEY));
-        assert_eq!(
-            r.header("authorization"),
-            Some(format!("Bearer {KEY}").as_str())
-        );
-    }
+    llm_run::assert_key_nowhere(KEY, root, outs, Some(stub));
 }
 
 #[test]

@@ -13,67 +13,20 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::llm_run;
 use common::llm_stub::{Recorded, Reply, Stub};
 use serde_json::Value;
 
 const KEY: &str = "sk-e2e-SECRET-9f8e7d6c5b4a39281706";
 
 fn generate(project: &Path, stub: &Stub, extra: &[&str]) -> (Value, Output) {
-    let py = common::python();
-    let out = Command::new(env!("CARGO_BIN_EXE_testgen"))
-        .args([
-            "generate",
-            project.to_str().unwrap(),
-            "--python",
-            py.to_str().unwrap(),
-            "--json",
-            "-vv",
-        ])
-        .args(extra)
-        .env("OPENAI_API_KEY", KEY)
-        .env("TESTGEN_LLM_PROVIDER", "openai")
-        .env("TESTGEN_LLM_MODEL", "gpt-4o-mini")
-        .env("OPENAI_BASE_URL", stub.url("/v1"))
-        .env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}):\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out)
+    llm_run::testgen_llm("generate", project, stub, KEY, extra)
 }
 
 /// The key in no output: stdout, stderr (at -vv), and no file of the
 /// project (manifest, report, cache, generated tests).
 fn key_nowhere(root: &Path, outs: &[&Output]) {
-    for o in outs {
-        assert!(!String::from_utf8_lossy(&o.stdout).contains(KEY));
-        assert!(!String::from_utf8_lossy(&o.stderr).contains(KEY));
-    }
-    let mut stack = vec![root.to_path_buf()];
-    let mut seen = 0;
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                seen += 1;
-                let bytes = std::fs::read(&p).unwrap();
-                assert!(
-                    !String::from_utf8_lossy(&bytes).contains(KEY),
-                    "the key is in {}",
-                    p.display()
-                );
-            }
-        }
-    }
-    assert!(seen > 0);
+    llm_run::assert_key_nowhere(KEY, root, outs, None);
 }
 
 fn passes_three_times(root: &Path) {

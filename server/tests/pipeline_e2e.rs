@@ -57,6 +57,34 @@ fn report(project: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
 }
 
+/// coverage_gaps.json, checked to name project code only: the generated
+/// conftest and the tests themselves are measured but are no gaps.
+fn gap_report(project: &Path) -> serde_json::Value {
+    let gaps: serde_json::Value =
+        serde_json::from_str(&read(&project.join(".testgen/coverage_gaps.json"))).unwrap();
+    let mut files: Vec<&str> = gaps["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    files.extend(
+        gaps["files_with_gaps"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str),
+    );
+    assert!(!files.is_empty(), "{gaps:#}");
+    for f in files {
+        assert!(
+            !f.split('/').any(|c| c == "tests"),
+            "{f} is a test file\n{gaps:#}"
+        );
+    }
+    gaps
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -114,6 +142,12 @@ fn setup_run_reaches_the_target_then_a_second_run_is_a_no_op() {
     let summary = read(&p.path().join(".testgen/summary.md"));
     assert_reference_layout(&summary);
     assert!(summary.contains("| Coverage >= 90% | PASS |"), "{summary}");
+    let gaps = gap_report(p.path());
+    assert_eq!(gaps["needs_ai_generation"], false, "{gaps:#}");
+    assert_eq!(
+        gaps["line_coverage"], r["coverage_after"]["line_percent"],
+        "coverage_gaps.json and the gate disagree"
+    );
 
     // The written tests pass under plain pytest, as a user runs them.
     let own = common::pytest(p.path(), &[]);
@@ -137,6 +171,35 @@ fn setup_run_reaches_the_target_then_a_second_run_is_a_no_op() {
         manual["test_files_count"], 4,
         "3 test modules and conftest.py, as the reference counts"
     );
+}
+
+/// A project with pytest-xdist installed gets its measuring runs spread over
+/// the cores (`-n auto`), says so, and reaches the same result as without.
+#[test]
+fn pytest_xdist_is_used_when_the_project_has_it() {
+    let p = copy_to_temp(&fixture("plainlib"));
+    std::fs::write(p.path().join("requirements.txt"), "pytest-xdist>=3\n").unwrap();
+    let out = run(p.path(), &["--setup"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The progress lines go to stderr.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("found: the measuring runs use -n auto"),
+        "{}",
+        text(&out)
+    );
+    let r = report(p.path());
+    assert_eq!(r["stop"]["reason"], "target_reached", "{r:#}");
+    assert_eq!(r["final_tests"]["failed"], 0, "{r:#}");
+    // xdist's workers each wrote coverage data; the combined report still
+    // holds every file and the same figure the gate used.
+    let gaps = gap_report(p.path());
+    assert_eq!(gaps["line_coverage"], r["coverage_after"]["line_percent"]);
+    // Every test ran: as many passed as a plain pytest without xdist finds.
+    let plain = common::pytest(p.path(), &[]);
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    let passed = format!("{} passed", r["final_tests"]["passed"]);
+    assert!(plain.contains(&passed), "{passed} vs\n{plain}");
 }
 
 /// The reference's job summary: its two tables, same rows, same order.
@@ -220,6 +283,9 @@ fn a_gate_that_fails_exits_1_and_says_so_everywhere() {
     assert_reference_layout(&summary);
     assert!(summary.contains("| Coverage >= 101% | FAIL |"), "{summary}");
     assert!(summary.contains("no tests found: baseline 0%"), "{summary}");
+    let gaps = gap_report(p.path());
+    assert_eq!(gaps["min_coverage"], 101.0, "{gaps:#}");
+    assert_eq!(gaps["needs_ai_generation"], true, "{gaps:#}");
     assert_eq!(
         read(job_summary.path()),
         format!("earlier step\n{summary}"),

@@ -149,6 +149,9 @@ impl Provider {
     }
 }
 
+/// The coverage gate when nothing sets one (the reference's `MIN_COVERAGE_THRESHOLD` default).
+pub const DEFAULT_MIN_COVERAGE: f64 = 90.0;
+
 /// Azure's API version when none is configured (the reference's).
 pub const AZURE_API_VERSION: &str = "2024-02-15-preview";
 
@@ -263,7 +266,7 @@ impl Default for Config {
             uncovered_severity: Severity::default(),
             partial_threshold: 80.0,
             engine: EngineChoice::default(),
-            min_coverage: 90.0,
+            min_coverage: DEFAULT_MIN_COVERAGE,
             explore: ExploreConfig::default(),
             sandbox: crate::sandbox::Limits::default(),
             slow_test_s: 5.0,

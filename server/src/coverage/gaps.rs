@@ -215,6 +215,16 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// coverage.py's TOTAL of `coverage report` (statements and branches of
+/// every measured file), rounded as it prints it.
+pub fn total_percent(report: &CoverageReport) -> f64 {
+    let mut total = Counts::default();
+    for l in report.files.iter().flat_map(|f| &f.lines) {
+        total.add_line(l);
+    }
+    round2(total.percent())
+}
+
 /// Builds the gap report; `index_of` gives the index of a file, when known.
 pub fn analyze<'a, F>(report: &CoverageReport, index_of: F, min_coverage: f64) -> GapReport
 where

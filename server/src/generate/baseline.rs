@@ -54,12 +54,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    fn of(report: &cobertura::CoverageReport, g: &gaps::GapReport) -> Coverage {
+    /// `project` holds the non-test files only; `everything` is the report
+    /// as coverage.py wrote it.
+    fn of(project: &cobertura::CoverageReport, everything: &cobertura::CoverageReport) -> Coverage {
         let (mut statements, mut missing) = (0u32, 0u32);
-        for f in &report.files {
-            if crate::workspace::is_test_file(&f.path) || targets::is_generated(&f.path) {
-                continue;
-            }
+        for f in &project.files {
             statements += f.lines.len() as u32;
             missing += f.missing_lines().count() as u32;
         }
@@ -67,8 +66,27 @@ impl Coverage {
             line_percent: percent(statements, missing),
             statements,
             missing,
-            report_percent: g.overall_coverage,
+            report_percent: gaps::total_percent(everything),
         }
+    }
+}
+
+/// Whether a measured file is a test (the user's or a generated one): test
+/// files are measured, but they are not the code whose coverage is wanted.
+fn is_test(path: &crate::index::model::RelPath) -> bool {
+    crate::workspace::is_test_file(path) || targets::is_generated(path)
+}
+
+/// The report without its test files.
+fn project_files(report: &cobertura::CoverageReport) -> cobertura::CoverageReport {
+    cobertura::CoverageReport {
+        files: report
+            .files
+            .iter()
+            .filter(|f| !is_test(&f.path))
+            .cloned()
+            .collect(),
+        ..report.clone()
     }
 }
 
@@ -91,11 +109,11 @@ pub struct FileLine {
 }
 
 impl FileLine {
-    fn of(report: &cobertura::CoverageReport) -> Vec<FileLine> {
-        report
+    /// `project` holds the non-test files only.
+    fn of(project: &cobertura::CoverageReport) -> Vec<FileLine> {
+        project
             .files
             .iter()
-            .filter(|f| !crate::workspace::is_test_file(&f.path) && !targets::is_generated(&f.path))
             .map(|f| {
                 let statements = f.lines.len() as u32;
                 let missing = f.missing_lines().count() as u32;
@@ -120,6 +138,8 @@ fn percent(statements: u32, missing: u32) -> f64 {
 }
 
 /// The suite's coverage: measured now, or read from the newest report.
+/// Gap analysis for targeting does not depend on a threshold: the report's
+/// `min_coverage` is the configuration's default.
 pub async fn measure(
     project: &Project,
     index: &Index,
@@ -139,32 +159,58 @@ pub async fn measure(
                 ..run_req.clone()
             };
             let run = runner::run_tests(project, &req, cancel).await?;
-            return of_run(project, index, &run);
+            return of_run(project, index, &run, crate::config::DEFAULT_MIN_COVERAGE);
         }
     };
-    read(project, index, kind, &xml)
+    read(
+        project,
+        index,
+        kind,
+        &xml,
+        crate::config::DEFAULT_MIN_COVERAGE,
+    )
 }
 
 /// The baseline a finished run of the whole suite gives (the CI pipeline
 /// runs the suite itself: it also reports the run's failures).
-pub fn of_run(project: &Project, index: &Index, run: &TestRun) -> Result<Baseline, GenerateError> {
+/// `min_coverage` is the gate the gap report (`coverage_gaps.json`) states.
+pub fn of_run(
+    project: &Project,
+    index: &Index,
+    run: &TestRun,
+    min_coverage: f64,
+) -> Result<Baseline, GenerateError> {
     let kind = usable(run)?;
-    read(project, index, kind, &run.artifacts.coverage_xml)
+    read(
+        project,
+        index,
+        kind,
+        &run.artifacts.coverage_xml,
+        min_coverage,
+    )
 }
 
-/// The baseline a coverage report on disk gives.
+/// The baseline a coverage report on disk gives. Its gaps are the project
+/// code's only: a generated conftest's unused fixture is no gap to close,
+/// and test files covering themselves would inflate the figures.
 pub fn read(
     project: &Project,
     index: &Index,
     kind: Kind,
     xml: &std::path::Path,
+    min_coverage: f64,
 ) -> Result<Baseline, GenerateError> {
-    let report =
+    let everything =
         cobertura::read(xml, &project.root).map_err(|e| GenerateError::Coverage(e.to_string()))?;
-    let gaps = gaps::analyze(&report, |p| index.file(p), 90.0);
+    let report = project_files(&everything);
+    let coverage = Coverage::of(&report, &everything);
+    let mut gaps = gaps::analyze(&report, |p| index.file(p), min_coverage);
+    // The gate is on line coverage (the reference's line-rate), so is the
+    // report's verdict.
+    gaps.needs_ai_generation = coverage.line_percent < min_coverage;
     Ok(Baseline {
         kind,
-        coverage: Coverage::of(&report, &gaps),
+        coverage,
         files: FileLine::of(&report),
         gaps,
     })

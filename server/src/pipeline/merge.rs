@@ -141,7 +141,13 @@ pub async fn merge(
         .map_err(merge_err)?;
 
     let index = Index::build(project);
-    let after = baseline::read(project, &index, Kind::Measured, &out.join("coverage.xml"))?;
+    let after = baseline::read(
+        project,
+        &index,
+        Kind::Measured,
+        &out.join("coverage.xml"),
+        opts.min_coverage,
+    )?;
     let tests = union_results(&shards);
     let json = serde_json::to_vec(&tests)
         .map_err(|e| super::io("writing test-results.json")(std::io::Error::other(e)))?;

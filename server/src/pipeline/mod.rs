@@ -136,7 +136,7 @@ async fn run_in_span(
 ) -> Result<RunReport, PipelineError> {
     let started = Instant::now();
     let _lock = runner::lock_project(&project.root, cancel).await?;
-    let opts = &with_xdist(project, opts).await?;
+    let opts = &with_xdist(project, opts, events).await?;
     files::clean(&project.root).map_err(io("removing the previous run's artifacts"))?;
     let manual = files::manual_tests(project);
     files::write_json(&project.root, "manual_test_result.json", &manual)
@@ -158,7 +158,8 @@ async fn run_in_span(
         events(Event::Step("measuring the fixed tests".into()));
         first = full_run(project, opts, cancel).await?;
     }
-    let before = baseline::of_run(project, &index, &first).map_err(|e| fixer_hint(e, &fixer))?;
+    let before = baseline::of_run(project, &index, &first, opts.min_coverage)
+        .map_err(|e| fixer_hint(e, &fixer))?;
     let shard_files = opts.shard.map(|s| s.files(&before.gaps));
 
     let mut loop_ = Rounds::new(before.coverage.line_percent);
@@ -182,7 +183,7 @@ async fn run_in_span(
     } else {
         full_run(project, opts, cancel).await?
     };
-    let after = baseline::of_run(project, &Index::build(project), &last)?;
+    let after = baseline::of_run(project, &Index::build(project), &last, opts.min_coverage)?;
     let generated = render::generated_tests(project);
     let gates = gates::check(opts, &before.coverage, &after.coverage, stop);
     let report = RunReport {
@@ -257,7 +258,11 @@ fn write_analysis(project: &Project, index: &Index) -> Result<(), PipelineError>
 
 /// The measuring runs go over every core with pytest-xdist (`-n auto`)
 /// when the project's interpreter has it and the user did not choose.
-async fn with_xdist(project: &Project, opts: &Options) -> Result<Options, PipelineError> {
+async fn with_xdist(
+    project: &Project,
+    opts: &Options,
+    events: &(dyn Fn(Event) + Send + Sync),
+) -> Result<Options, PipelineError> {
     let interp =
         runner::python::discover(opts.python.as_deref(), &project.root, &project.python_root)?;
     let toolchain = runner::python::check(&interp.path).await?;
@@ -268,10 +273,10 @@ async fn with_xdist(project: &Project, opts: &Options) -> Result<Options, Pipeli
         .any(|a| a.starts_with("-n") || a.starts_with("--numprocesses"))
         || args.windows(2).any(|w| w[0] == "-p" && w[1] == "no:xdist");
     if toolchain.xdist.is_some() && !chose {
-        tracing::info!(
-            "pytest-xdist {} found: measuring runs use -n auto",
+        events(Event::Step(format!(
+            "pytest-xdist {} found: the measuring runs use -n auto",
             toolchain.xdist.as_deref().unwrap_or("?")
-        );
+        )));
         out.pytest_args
             .extend(["-n".to_string(), "auto".to_string()]);
     }
