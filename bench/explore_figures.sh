@@ -3,14 +3,17 @@
 # sandbox must not cost coverage): runs `testgen generate` on fresh copies
 # of tests/fixtures/{plainlib,flaskapp,fastapiapp,djangoapp} and keeps each
 # report and the generated files under OUT.
-#   bash bench/explore_figures.sh target/release/testgen /tmp/figures-after
+#   bash bench/explore_figures.sh target/release/testgen /tmp/figures-after [FIXTURE...]
 set -euo pipefail
 BIN=$(realpath "$1")
 OUT=$2
+shift 2
+fixtures=("$@")
+[ ${#fixtures[@]} -eq 0 ] && fixtures=(plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi)
 cd "$(dirname "$0")/.."
 PY="$(pwd)/.venv-test/bin/python"
 mkdir -p "$OUT"
-for f in plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi; do
+for f in "${fixtures[@]}"; do
   work=$(mktemp -d)
   cp -r "tests/fixtures/$f" "$work/$f"
   "$BIN" generate "$work/$f" --json --python "$PY" >"$OUT/$f.json" 2>"$OUT/$f.log" || echo "$f: exit $?"

@@ -196,6 +196,8 @@ fn flask_views_get_json_bodies_forms_headers_and_cookies() {
     assert!(all.contains("'Cookie': 'theme="), "{all}");
 }
 
+/// Issue 15, web bodies: a pydantic body, headers, cookies, a form, a
+/// dependency overridden and one run as it is.
 #[test]
 fn fastapi_routes_get_pydantic_bodies_and_headers() {
     let (report, files, _keep) = lifts_coverage("webbodies_fastapi");
@@ -206,6 +208,31 @@ fn fastapi_routes_get_pydantic_bodies_and_headers() {
         "{report}\n{all}"
     );
     assert!(all.contains("'Cookie': 'session="), "{all}");
+    // A form route gets form data, blank and filled.
+    assert!(all.contains("client.post('/login', data={"), "{all}");
+    // A dependency that cannot sign in without the server's secret is
+    // overridden (set inside the test, restored after); the pagination
+    // dependency, a pure function of the query, runs as it is.
+    let notes: Vec<&str> = all
+        .split("\ndef test_")
+        .filter(|t| t.contains("client.get('/notes"))
+        .collect();
+    assert!(!notes.is_empty(), "{all}");
+    assert!(
+        notes.iter().all(|t| t
+            .contains("client.app.dependency_overrides[get_current_user] = lambda: User(")
+            && t.contains("client.app.dependency_overrides.pop(get_current_user, None)")),
+        "{all}"
+    );
+    assert!(!all.contains("dependency_overrides[page_of]"), "{all}");
+    let p = common::copy_to_temp(&common::fixture("webbodies_fastapi"));
+    let (_, out) = generate(p.path(), &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        files,
+        generated_tests(p.path()),
+        "same seed, different tests"
+    );
 }
 
 #[test]

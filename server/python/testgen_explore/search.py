@@ -36,7 +36,10 @@ class Plan:
             # a route plan: steps are [spec, request, status, '']
             if self.args is None or any(s[1] is None for s in self.steps):
                 return None
-            return "|".join(request_key(r) for r in [s[1] for s in self.steps] + [self.args])
+            keys = [request_key(r) for r in [s[1] for s in self.steps] + [self.args]]
+            if self.ctor is not None:
+                keys.append(self.ctor.key())  # the dependency overrides
+            return "|".join(keys)
         if self.args is None or any(s[2] is None for s in self.steps):
             return None
         parts = [self.ctor.src if self.ctor else ""]

@@ -15,12 +15,17 @@ class Tracer:
         self.filenames = set()
         self.lo = 0
         self.hi = 0
+        # Code objects watched for how they end (a route's dependencies):
+        # {code: label}; the labels that returned and that raised.
+        self.watch = {}
         self.reset()
 
     def reset(self):
         self.lines = set()
         self.arcs = set()
         self.order = collections.deque(maxlen=4096)
+        self.returned = set()
+        self.raised = set()
 
     def configure(self, filenames, lo, hi):
         self.filenames = set(filenames)
@@ -30,6 +35,8 @@ class Tracer:
         if not self.active:
             return None
         code = frame.f_code
+        if code in self.watch:
+            return self._ending(self.watch[code])
         if code.co_filename not in self.filenames or not (self.lo <= code.co_firstlineno <= self.hi):
             return None
         return self._local()
@@ -53,6 +60,22 @@ class Tracer:
                 # normal returns (and yields) count as arcs to the exit.
                 if not state[1]:
                     arcs.add((state[0], -1))
+            return local
+
+        return local
+
+    def _ending(self, label):
+        """A watched function: notes whether it returned or raised."""
+        returned, raised = self.returned, self.raised
+        pending = [False]
+
+        def local(frame, event, arg):
+            if event == "line":
+                pending[0] = False
+            elif event == "exception":
+                pending[0] = True
+            elif event == "return":
+                (raised if pending[0] else returned).add(label)
             return local
 
         return local

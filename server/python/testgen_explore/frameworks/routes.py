@@ -16,6 +16,7 @@ from ..safety import SkipTarget
 from ..search import Explorer, Plan
 from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
+from .depends import DependencyPolicy, Overrides
 from .fastapi import fastapi_specs
 from .flask import flask_specs
 from .spec import BODY_METHODS, request_key
@@ -64,6 +65,9 @@ class RouteExplorer(Explorer):
         if not self.targets:
             raise SkipTarget("no URL rule of the application has %s as its view" % self.t["qualname"])
         self.setups = [s for _, s in specs if set(s.methods) & {"POST", "PUT"}]
+        self.policy = DependencyPolicy()
+        self.overridden = set()  # the labels the running plan overrides
+        self.deps = [d for s in self.targets + self.setups for d in s.depends]
         node = find_def(self.ctx.parse(self.t["file"]), view.__name__, self.lo, self.hi)
         ns = getattr(view, "__globals__", {})
         self.check_safety(node, ns)
@@ -156,36 +160,46 @@ class RouteExplorer(Explorer):
         method = spec.methods[0] if base else spec.methods[rng.randrange(len(spec.methods))]
         path = {name: self._value(tp, name, base) for name, tp in spec.path_params}
         query = {}
-        for name, tp, required in spec.query:
+        for name, tp, required in self._inputs(spec, "query"):
             if required or (not base and rng.random() < 0.6):
                 query[name] = self._value(tp, name, base)
         body = self._body(spec, base) if method in BODY_METHODS else None
         form = None
         if method in BODY_METHODS and spec.form and (body is None or not body or rng.random() < 0.5):
-            form, body = self._fields(spec.form, base), None
-        req = {"method": method, "url": spec.url(path, query), "json": body}
+            form, body = self._fields(self._inputs(spec, "form"), base, blank=" "), None
+        req = {"method": method, "url": spec.url(path, query), "json": body, "spec": spec}
         if form is not None:
             req["form"] = form
-        headers = self._fields(spec.headers, base)
-        cookies = self._fields(spec.cookies, base)
+        headers = self._fields(self._inputs(spec, "headers"), base)
+        cookies = self._fields(self._inputs(spec, "cookies"), base)
         if cookies:
             headers["Cookie"] = "; ".join("%s=%s" % kv for kv in sorted(cookies.items()))
         if headers:
             req["headers"] = headers
         return req
 
-    def _fields(self, fields, base):
+    def _inputs(self, spec, kind):
+        """The query keys, form fields, headers or cookies of a route, less
+        those only an overridden dependency reads."""
+        return [f for f in getattr(spec, kind) if spec.read_by.get((kind, f[0])) not in self.overridden]
+
+    def _fields(self, fields, base, blank=None):
         """Form fields, headers or cookies: the required ones, and (drawn)
-        each optional one seven times in ten, as strings."""
+        each optional one seven times in ten, as strings. FastAPI takes an
+        empty form field for a missing one: `blank` stands in for it."""
         out = {}
         for name, tp, required in fields:
             if required or base or self.rng.random() < 0.7:
-                out[name] = str(self._value(tp, name, base))
+                value = self._value(tp, name, base)
+                text = ("true" if value else "false") if tp is bool else str(value)
+                out[name] = blank if text == "" and blank is not None and self.framework == "fastapi" else text
         return out
 
     def plans(self):
         for spec in self.targets:
-            yield Plan(self.draw(spec, base=True), None, [])
+            # the dependencies as they are first: overrides only for those
+            # that fail (DependencyPolicy)
+            yield Plan(self.draw(spec, base=True), Overrides(), [])
             for setup in self.setups:
                 yield Plan(None, None, [[setup, None, None, ""]])
         rng = self.rng
@@ -244,10 +258,46 @@ class RouteExplorer(Explorer):
         finally:
             restore_project_modules(self.ctx, saved)
 
+    def _overrides(self, plan, client):
+        """The plan's dependency overrides (drawn on the first run, with the
+        types of the application just imported), set on its application."""
+        if self.framework != "fastapi":
+            return Overrides()
+        if plan.ctor is None:
+            plan.ctor = self.policy.draw(self.rng, self.gen, self.deps)
+        plan.ctor.apply(client.app)
+        return plan.ctor
+
+    def _send_target(self, client, req, overridden):
+        """The target request, traced; each dependency of its route watched
+        for how it ends, for the DependencyPolicy."""
+        spec = req.get("spec")
+        deps = spec.depends if spec is not None else []
+        tracer = self.ctx.tracer
+        tracer.watch = {}
+        for d in deps:
+            code = d.code()
+            if code is not None and d.label not in overridden:
+                tracer.watch[code] = d.label
+        value = exc = None
+        try:
+            with tracer:
+                try:
+                    value = self._send(client, req)
+                except Exception as e:
+                    exc = e
+        finally:
+            tracer.watch = {}
+        if deps:
+            self.policy.observe(deps, overridden, tracer.returned, tracer.raised,
+                                value[0] if value is not None else None)
+        return value, exc
+
     def run(self, plan):
         with self.fresh_client(quiet_close=True) as client:
             gen = self.gen
             gen.harvest = []
+            overridden = self.overridden = self._overrides(plan, client).labels()
             done = []
             for spec, req, _, _ in plan.steps:
                 if req is None:
@@ -269,12 +319,7 @@ class RouteExplorer(Explorer):
             if plan.args is None:
                 spec = self.targets[self.rng.randrange(len(self.targets))]
                 plan.args = self.draw(spec)
-            value = exc = None
-            with self.ctx.tracer:
-                try:
-                    value = self._send(client, plan.args)
-                except Exception as e:
-                    exc = e
+            value, exc = self._send_target(client, plan.args, overridden)
             out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
             out.traced(self.ctx.tracer)
             return out
@@ -326,10 +371,12 @@ class RouteExplorer(Explorer):
                     getter = "response.get_json()" if self.framework == "flask" else "response.json()"
                     body.append("assert %s == %s" % (getter, src))
             words = "returns_%d" % status
+        if isinstance(plan.ctor, Overrides):
+            body = plan.ctor.wrap(body)
         cond = trim_words(self.decisions.last(out.order))
         base = "test_%s_%s" % (self.view_name.strip("_") or "view", words)
         if cond:
             base += "_when_" + cond
         name = unique_name(base, used)
-        src = "def %s(client):\n%s\n" % (name, "\n".join("    " + ln for ln in body))
+        src = "def %s(client):\n%s\n" % (name, "\n".join(("    " + ln) if ln else "" for ln in body))
         return {"name": name, "source": src, "imports": sorted(imports), "fixtures": ["client"]}

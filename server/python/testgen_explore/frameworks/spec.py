@@ -28,6 +28,8 @@ class RouteSpec:
         self.form = []
         self.headers = []
         self.cookies = []
+        self.depends = []               # FastAPI: [Dependency], in the order FastAPI solves them
+        self.read_by = {}               # FastAPI: {(kind, name): label of the dependency reading it}
         self.view_name = ""
 
     def url(self, path_values, query):
