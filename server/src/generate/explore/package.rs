@@ -62,6 +62,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/djangoviews.py"),
     ),
     (
+        "testgen_explore/frameworks/djangounits.py",
+        include_str!("../../../python/testgen_explore/frameworks/djangounits.py"),
+    ),
+    (
         "testgen_explore/frameworks/fastapi.py",
         include_str!("../../../python/testgen_explore/frameworks/fastapi.py"),
     ),
