@@ -222,7 +222,9 @@ class AdminMethodExplorer(_ModelSteps, Explorer):
         if objects is None:
             return Outcome("discard")
         before = {var: field_state(obj) for var, obj in objects.items()}
+        from django.contrib.auth.models import AnonymousUser
         request = RequestFactory().post("/admin/")
+        request.user = AnonymousUser()  # as AuthenticationMiddleware sets it (the admin needs auth)
         if self.messages:
             from django.contrib.messages.storage.fallback import FallbackStorage
             request.session = {}
@@ -263,7 +265,8 @@ class AdminMethodExplorer(_ModelSteps, Explorer):
             if ref[1]:
                 imports.add(ref[1])
         body.append("%s = %s(%s, admin.site)" % (self.var, class_ref(self.cls)[0], class_ref(self.model)[0]))
-        body.append("request = RequestFactory().post('/admin/')")
+        body += ["request = RequestFactory().post('/admin/')", "request.user = AnonymousUser()"]
+        imports.add("from django.contrib.auth.models import AnonymousUser")
         if self.messages:
             body += ["request.session = {}", "request._messages = FallbackStorage(request)"]
             imports |= {"from django.contrib.messages.storage.fallback import FallbackStorage",
@@ -404,7 +407,10 @@ class FormCleanExplorer(_ModelSteps, Explorer):
             data = {k: self._resolve(v, objects) for k, v in plan.args.items()}
         except KeyError:
             return Outcome("discard")
-        form = self.cls(data=data)
+        try:
+            form = self.cls(data=data)
+        except Exception:
+            return Outcome("discard")  # a form whose constructor wants more than data
         with self.ctx.tracer:
             try:
                 valid = form.is_valid()
