@@ -10,7 +10,7 @@ OUT=$2
 cd "$(dirname "$0")/.."
 PY="$(pwd)/.venv-test/bin/python"
 mkdir -p "$OUT"
-for f in plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi; do
+for f in plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi webbodies_django; do
   work=$(mktemp -d)
   cp -r "tests/fixtures/$f" "$work/$f"
   "$BIN" generate "$work/$f" --json --python "$PY" >"$OUT/$f.json" 2>"$OUT/$f.log" || echo "$f: exit $?"

@@ -216,13 +216,21 @@ fn fastapi_routes_get_pydantic_bodies_and_headers() {
 #[test]
 fn django_function_and_class_based_views_through_the_test_client() {
     let (report, files, p) = lifts_coverage("webbodies_django");
-    assert!(!p.path().join("tasks.sqlite3").exists(), "a database file was written");
-    let views = files.get("test_tasks_views.py").cloned().unwrap_or_default();
+    assert!(
+        !p.path().join("tasks.sqlite3").exists(),
+        "a database file was written"
+    );
+    let views = files
+        .get("test_tasks_views.py")
+        .cloned()
+        .unwrap_or_default();
     // the function view: GET with query parameters, POST with a form
     assert!(
-        views.contains("Client().get(reverse('tasks:project-tasks', kwargs={'project_id': project.pk}), {")
-            && views.contains("Client().post(reverse('tasks:project-tasks', kwargs={'project_id': project.pk}), {")
-            && views.contains("assert response.status_code == 201")
+        views.contains(
+            "Client().get(reverse('tasks:project-tasks', kwargs={'project_id': project.pk}), {"
+        ) && views.contains(
+            "Client().post(reverse('tasks:project-tasks', kwargs={'project_id': project.pk}), {"
+        ) && views.contains("assert response.status_code == 201")
             && views.contains("assert response.status_code == 409"),
         "{report:#}\n{views}"
     );
@@ -241,12 +249,20 @@ fn django_function_and_class_based_views_through_the_test_client() {
     let bodies: Vec<String> = views
         .split("\ndef test_")
         .skip(1)
-        .map(|t| t.split_once('\n').map(|(_, b)| b.to_string()).unwrap_or_default())
+        .map(|t| {
+            t.split_once('\n')
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default()
+        })
         .collect();
     let mut unique = bodies.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), bodies.len(), "two tests make the same request:\n{views}");
+    assert_eq!(
+        unique.len(),
+        bodies.len(),
+        "two tests make the same request:\n{views}"
+    );
     // no test sends the production host: the generated conftest allows the client's
     assert!(!views.contains("HTTP_HOST"), "{views}");
     assert!(files["conftest.py"].contains("\"testserver\""));
@@ -254,6 +270,16 @@ fn django_function_and_class_based_views_through_the_test_client() {
     assert!(
         manage.contains("mock.patch.object(sys, 'argv', ['manage.py', 'check'])"),
         "{report:#}\n{manage}"
+    );
+    // The methods of one view class share what was written for the ones
+    // before them: still the same tests for the same seed.
+    let again = common::copy_to_temp(&common::fixture("webbodies_django"));
+    let (_, out) = generate(again.path(), &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        files,
+        generated_tests(again.path()),
+        "same seed, different tests"
     );
 }
 
@@ -290,7 +316,8 @@ fn django_model_methods_get_tests_and_the_database_is_left_alone() {
     let admin = files.get("test_shop_admin.py").cloned().unwrap_or_default();
     assert!(
         admin.contains("ProductAdmin(Product, admin.site)")
-            && admin.contains(".deactivate(request, Product.objects.filter(pk__in=[product.pk])) == 1")
+            && admin
+                .contains(".deactivate(request, Product.objects.filter(pk__in=[product.pk])) == 1")
             && admin.contains("assert product.active is False"),
         "{report:#}\n{admin}"
     );
