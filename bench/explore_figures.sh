@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The explore engine's figures on the fixtures, to compare two builds (the
 # sandbox must not cost coverage): runs `testgen generate` on fresh copies
-# of tests/fixtures/{plainlib,flaskapp,fastapiapp,djangoapp} and keeps each
+# of the explore fixtures (tests/fixtures/, or the ones named) and keeps each
 # report and the generated files under OUT.
 #   bash bench/explore_figures.sh target/release/testgen /tmp/figures-after [FIXTURE...]
 set -euo pipefail
@@ -9,7 +9,7 @@ BIN=$(realpath "$1")
 OUT=$2
 shift 2
 fixtures=("$@")
-[ ${#fixtures[@]} -eq 0 ] && fixtures=(plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi)
+[ ${#fixtures[@]} -eq 0 ] && fixtures=(plainlib flaskapp fastapiapp djangoapp statelib webbodies_flask webbodies_fastapi webbodies_django)
 cd "$(dirname "$0")/.."
 PY="$(pwd)/.venv-test/bin/python"
 mkdir -p "$OUT"

@@ -12,7 +12,7 @@ TG="$PWD/target/release/testgen"
 BUDGET="${BUDGET:-3}"
 ARTIFACTS="coverage.xml htmlcov/index.html test-results.xml analysis.json coverage_gaps.json iteration_report.json auto_fixer_report.json manual_test_result.json summary.md report.html testgen.sarif"
 fixtures=("$@")
-[ ${#fixtures[@]} -eq 0 ] && fixtures=(plainlib flaskapp fastapiapp djangoapp fullstack metapkg notests_lib notests_fastapi regions statelib webbodies_flask webbodies_fastapi)
+[ ${#fixtures[@]} -eq 0 ] && fixtures=(plainlib flaskapp fastapiapp djangoapp fullstack metapkg notests_lib notests_fastapi regions statelib webbodies_flask webbodies_fastapi webbodies_django)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 now() { date +%s.%N; }

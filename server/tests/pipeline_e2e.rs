@@ -237,14 +237,14 @@ fn assert_reference_layout(summary: &str) {
 
 #[test]
 fn fixtures_reach_their_target() {
-    // djangoapp is not here: explore skips Django views until issue 15's
-    // web bodies land (its run reaches ~71%; the report says why).
     for name in [
         "flaskapp",
         "fastapiapp",
+        "djangoapp",
         "fullstack",
         "notests_lib",
         "notests_fastapi",
+        "webbodies_django",
     ] {
         let p = copy_to_temp(&fixture(name));
         let out = run(p.path(), &[], &[]);

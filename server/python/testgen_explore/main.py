@@ -14,6 +14,7 @@ import traceback
 from .callables import CallableExplorer
 from .context import HARNESS_DIR, Context
 from .frameworks.app import handle_find_app
+from .frameworks.djangounits import django_unit_explorer
 from .frameworks.djangoviews import DjangoViewExplorer
 from .frameworks.routes import RouteExplorer
 from .protocol import PROTOCOL, Channel, last_line
@@ -32,7 +33,7 @@ def handle_explore(ctx, req):
         elif kind == "route":
             explorer = RouteExplorer(ctx, req)
         elif kind in ("function", "method"):
-            explorer = CallableExplorer(ctx, req)
+            explorer = django_unit_explorer(ctx, req) or CallableExplorer(ctx, req)
         else:
             raise SkipTarget("unknown target kind %r" % kind)
         resp = explorer.explore()

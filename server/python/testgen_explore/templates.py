@@ -106,8 +106,8 @@ def conftest_source(app, rules):
 _DJANGO_CONFTEST = '''"""Django for the generated tests. Configured here only when nothing did it
 before (the project's own conftest, pytest-django), the way the project does:
 settings %(settings)r, a file sqlite database replaced by an in-memory one
-with its tables created, so tests never write to the project's database.
-Without pytest-django, `db` runs a test in a transaction rolled back after it."""
+with its tables created, so tests never write to the project's database;
+"testserver" allowed as a host for Django's test client. Without pytest-django, `db` runs a test in a transaction rolled back after it."""
 
 import os
 import sys
@@ -147,6 +147,12 @@ def _setup():
 _setup()
 
 if not _PYTEST_DJANGO:
+    # Django's test client asks for "testserver"; Django's own test runner
+    # (and pytest-django) allow it the same way, the settings file is untouched.
+    from django.conf import settings as _settings
+
+    if "*" not in _settings.ALLOWED_HOSTS and "testserver" not in _settings.ALLOWED_HOSTS:
+        _settings.ALLOWED_HOSTS = [*_settings.ALLOWED_HOSTS, "testserver"]
 
     @pytest.fixture
     def db():

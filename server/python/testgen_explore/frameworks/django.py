@@ -26,6 +26,7 @@ class DjangoState:
         self.db_ok = False           # the ORM can run
         self.hits = 0                # connection uses so far
         self.pinned = set()          # project modules django.setup() imported
+        self.view_keys = {}          # view class -> keys of the requests its tests make
 
 
 DSM = "DJANGO_SETTINGS_MODULE"
@@ -96,6 +97,15 @@ def _is_memory_sqlite(name):
     return name in ("", ":memory:") or "mode=memory" in name
 
 
+def allow_test_client(settings):
+    """Django's test client asks for the host "testserver": added to
+    ALLOWED_HOSTS as Django's own test runner does (setup_test_environment),
+    or settings listing only the production host answer every request 400."""
+    hosts = list(settings.ALLOWED_HOSTS or [])
+    if "*" not in hosts and "testserver" not in hosts:
+        settings.ALLOWED_HOSTS = hosts + ["testserver"]
+
+
 def _django_configure(ctx):
     dj = ctx.django
     import django
@@ -112,6 +122,7 @@ def _django_configure(ctx):
                     del cfg[key]
             cfg["ENGINE"] = "django.db.backends.dummy"
     django.setup()
+    allow_test_client(settings)
     dj.pinned = {n for n, m in sys.modules.items() if m is not None and ctx.is_project_file(module_path(m))}
     from django.core.management import call_command
     from django.db import connections

@@ -24,6 +24,7 @@ from .djangomodels import (ModelBuilder, Ref, Skip, assertable, create, field_st
 
 _SOURCES = {"GET": "query", "POST": "form", "headers": "headers", "COOKIES": "cookies", "META": "meta"}
 _ID_LIKE = ("pk", "id")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def _source_of(node):
@@ -206,6 +207,14 @@ class DjangoViewExplorer(Explorer):
                 pass
         self.view_name = snake(self.t["qualname"].replace(".", "_"))
         self.plateau = 80
+        # The methods of one class-based view (get_queryset, get_context_data,
+        # render_to_response) answer the same requests: each gets tests of its
+        # own, never the request a test of another method already makes.
+        self.written = dj.view_keys.setdefault((cls.__module__, cls.__qualname__), set()) \
+            if cls is not None else set()
+
+    def known_keys(self):
+        return set(self.written)
 
     def _strings(self, scope):
         out = []
@@ -213,6 +222,9 @@ class DjangoViewExplorer(Explorer):
             if isinstance(n, ast.Compare):
                 for side in [n.left] + list(n.comparators):
                     for v in consts_of(side):
+                        # `request.method == "POST"` names no value a field takes
+                        if v in _METHODS:
+                            continue
                         if isinstance(v, str) and v not in out and len(out) < 30:
                             out.append(v)
         return out
@@ -415,6 +427,9 @@ class DjangoViewExplorer(Explorer):
             base += "_when_" + cond
         name = unique_name(base, used)
         src = "def %s():\n%s\n" % (name, "\n".join("    " + ln for ln in body))
+        key = DjangoPlan.key(plan)  # simplify() hands back a plain Plan
+        if key is not None:
+            self.written.add(key)
         return {"name": name, "source": src, "imports": sorted(imports), "fixtures": []}
 
     def _payload_lines(self, payload, plan, pks):

@@ -66,6 +66,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/depends.py"),
     ),
     (
+        "testgen_explore/frameworks/djangounits.py",
+        include_str!("../../../python/testgen_explore/frameworks/djangounits.py"),
+    ),
+    (
         "testgen_explore/frameworks/fastapi.py",
         include_str!("../../../python/testgen_explore/frameworks/fastapi.py"),
     ),
