@@ -13,6 +13,7 @@ kept only when it kills a mutant nothing else in the test kills."""
 import ast
 import math
 import re
+import sys
 import time
 
 from . import mutants
@@ -115,13 +116,18 @@ def _attr_key(ctx, k):
 
 
 def result_obs(ctx, value, again_value, attr_lines):
-    """The returned object's public attributes (render.assertion_lines
-    writes the first six, `attr_lines`), then len(result). Empty when the
-    attributes do not line up with what was written."""
+    """The returned object's public attributes: of a project class, those
+    render.assertion_lines writes (`attr_lines`, the first six) and the
+    rest ranked with them; of any other class (a framework's, the standard
+    library's) extras only, like len(result). Empty when the attributes do
+    not line up with what was written."""
     try:
-        attrs, attrs2 = vars(value), vars(again_value)
+        attrs = vars(value)
+        vars(again_value)
     except TypeError:
-        attrs, attrs2 = {}, {}
+        attrs = {}
+    mod = sys.modules.get(type(value).__module__)
+    own = ctx.is_project_file(getattr(mod, "__file__", None))
     out = []
     for k in sorted(attrs):
         if k.startswith("_"):
@@ -136,16 +142,21 @@ def result_obs(ctx, value, again_value, attr_lines):
             if rv is None:
                 continue
             line, imps = "assert result.%s == %s" % (k, rv[0]), rv[1]
-        out.append(Obs(line, imps, "result", _attr_key(ctx, k)))
-    if [o.line for o in out[:len(attr_lines)]] != list(attr_lines):
+        out.append(Obs(line, imps, "result" if own else "extra", _attr_key(ctx, k)))
+    if [o.line for o in out[:len(attr_lines)]] != list(attr_lines) or (attr_lines and not own):
         return []
-    # the attributes past the first six are asserted only where both runs agree
-    out = out[:len(attr_lines)] + [o for o in out[len(attr_lines):] if same(o.read(_Of(again_value)),
-                                                                             o.read(_Of(value)))]
+    # what assertion_lines did not write is asserted only where both runs agree
+    out = out[:len(attr_lines)] + [o for o in out[len(attr_lines):]
+                                   if k_same(o, value, again_value)]
     n, n2 = _sized(value), _sized(again_value)
     if n is not None and n == n2:
         out.append(Obs("assert len(result) == %d" % n, (), "extra", lambda o: _sized(o.value)))
     return out
+
+
+def k_same(o, value, again_value):
+    """Whether an observation reads the same off both runs' values."""
+    return same(o.read(_Of(again_value)), o.read(_Of(value)))
 
 
 class _Of:
