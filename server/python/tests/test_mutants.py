@@ -164,3 +164,15 @@ def test_a_later_attribute_that_kills_is_asserted_and_an_idle_one_is_not(ctx, lo
             exec(line, ns)
         exec(t["source"], ns)
         ns[t["name"]]()
+
+
+def test_a_framework_objects_attributes_are_written_only_when_they_kill(ctx, load):
+    mod = load("logs", "import logging\n\n\n"
+                       "def child(name: str):\n    return logging.getLogger('app.' + name)\n")
+    answer = explore(ctx, mod, "child")
+    src = "\n".join(t["source"] for t in answer["tests"])
+    assert "result = child(" in src and "assert isinstance(result, Logger)" in src
+    # the mutants of 'app.' change the name: asserted; the handlers list
+    # or the level no mutant changes: not
+    assert "assert result.name == 'app." in src
+    assert "result.handlers" not in src and "result.level" not in src
