@@ -1,19 +1,16 @@
-"""Assertions beyond the return value: the receiver's state that the call
-sequence changed, the calls a recording callback received, and whether an
-exception looks like a bug of the project (raised by the interpreter inside
-project code on valid-looking input) rather than a refusal it meant."""
+"""Beyond the return value: the receiver's public state (its changed
+attributes and the callbacks' recorded calls are candidate assertions of
+observe.py), and whether an exception looks like a bug of the project
+(raised by the interpreter inside project code on valid-looking input)
+rather than a refusal it meant."""
 
 import inspect
 import linecache
-import math
 import os
 import typing
 
-from .render import verified_src
 from .values import OMIT, Lit
 
-_MISSING = object()
-_MAX_STATE = 6
 # Raised by the interpreter, not by a `raise` the author wrote, these mean a
 # line of the project did something it cannot do on this input.
 _INTERPRETER_ERRORS = (ZeroDivisionError, IndexError, KeyError, TypeError, AttributeError,
@@ -27,53 +24,6 @@ def public_state(obj):
     except TypeError:
         return {}
     return {k: v for k, v in attrs.items() if not k.startswith("_")}
-
-
-def _src(ctx, v):
-    if isinstance(v, float):
-        return ("pytest.approx(%r)" % v, {"import pytest"}) if math.isfinite(v) else None
-    return verified_src(ctx, v)
-
-
-def state_lines(ctx, var, before, after, again):
-    """`assert obj.attr == value` for each public attribute the sequence
-    changed (compared with the object as constructed), when both runs
-    agree on it."""
-    lines, imps = [], set()
-    if before is None or after is None or again is None:
-        return lines, imps
-    for k in sorted(after):
-        if len(lines) >= _MAX_STATE:
-            break
-        v = after[k]
-        r = _src(ctx, v)
-        if r is None:
-            continue
-        b = before.get(k, _MISSING)
-        rb = _src(ctx, b) if b is not _MISSING else None
-        if rb is not None and rb[0] == r[0]:
-            continue  # unchanged by the sequence: the constructor's business
-        r2 = _src(ctx, again.get(k, _MISSING)) if k in again else None
-        if r2 is None or r2[0] != r[0]:
-            continue
-        lines.append("assert %s.%s == %s" % (var, k, r[0]))
-        imps |= set(r[1])
-    return lines, imps
-
-
-def recorded_lines(ctx, recorded, again):
-    """`assert sink_calls == [...]` for each recording callback, when both
-    runs recorded the same."""
-    lines, imps = [], set()
-    for (name, calls), (name2, calls2) in zip(recorded or [], again or []):
-        if name != name2 or calls is None:
-            continue
-        r, r2 = verified_src(ctx, calls), verified_src(ctx, calls2)
-        if r is None or r2 is None or r[0] != r2[0] or len(r[0]) > 1500:
-            continue
-        lines.append("assert %s_calls == %s" % (name, r[0]))
-        imps |= set(r[1])
-    return lines, imps
 
 
 def _last_project_frame(ctx, exc):

@@ -12,15 +12,16 @@ import re
 import sys
 import types
 
-from .assertions import bug_comment, public_state, recorded_lines, state_lines, suspected_bug
+from .assertions import bug_comment, public_state, suspected_bug
 from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
 from .frameworks.django import django_setup
 from .generation import Gen
 from .isolation import forget_project_modules, restore_project_modules
 from .naming import snake
+from .observe import default, rebuild, recorded_obs, result_obs, state_obs, strengthen, value_key
 from .protocol import last_line
 from .recorders import recorders_in, with_prelude
-from .render import assertion_lines, how_imports, weak_assertion, wrap_how
+from .render import assertion_lines, how_imports, verified_src, weak_assertion, wrap_how
 from .safety import SkipTarget, unsafe_calls
 from .search import Explorer, Plan
 from .source import FunctionFacts, find_def, own_nodes
@@ -147,6 +148,9 @@ class CallableExplorer(Explorer):
             raise SkipTarget("%s is not a Python function" % t["qualname"])
         tree = self.ctx.parse(t["file"])
         node = find_def(tree, self.name, self.lo, self.hi) if tree is not None else None
+        # What mutation analysis swaps the code of (a cached function's
+        # answers would hide its mutants: none for it).
+        self.mutable = (inner, None if hasattr(func, "cache_info") else node, ns)
         self.check_safety(node, ns)
         self.setup_trace(code, node)
         self.gen = Gen(self.rng, self.callsites, ns, self.ctx.guard)
@@ -423,6 +427,7 @@ class CallableExplorer(Explorer):
             plan.how = plan_how
             body += ["async def collect():", "    return [item async for item in %s]" % raw]
             call = "asyncio.run(collect())"
+        obs = []
         if out.kind == "raise":
             lines, imps = self.exception_block(out, again, call)
         elif self.kind in ("setter", "deleter"):
@@ -440,11 +445,17 @@ class CallableExplorer(Explorer):
             lines2, _ = assertion_lines(self.ctx, call, again.value)
             if lines != lines2:
                 lines, imps = weak_assertion(call, out.value, again.value)
+            elif lines[0].startswith("result = ") and len(lines) >= 2:
+                # the returned object's attributes: candidates, the first six written
+                obs = result_obs(self.ctx, out.value, again.value, lines[2:])
+                if obs:
+                    lines = lines[:2]
         imports |= imps
         body += lines
-        more, imps = self.after_lines(plan, out, again)
-        body += more
-        imports |= imps
+        obs += self.after_obs(plan, out, again)
+        chosen = default(obs)
+        for o in chosen:
+            imports |= o.imports
         bug = None
         if out.kind == "raise":
             vals = [(self.callee, plan.args)] + [(c, a) for _, c, a, _ in plan.steps]
@@ -452,6 +463,8 @@ class CallableExplorer(Explorer):
             if bug is not None:
                 body = bug_comment(bug) + body
         body = self.preludes(plan) + body
+        fixed = list(body)
+        body += [o.line for o in chosen]
         name = self.name_for(self.target_words(), out,
                              self.kind if self.kind in ("setter", "deleter") else plan.how, used)
         fixtures = self.fixtures(plan)
@@ -460,7 +473,36 @@ class CallableExplorer(Explorer):
         test = {"name": name, "source": src, "imports": sorted(imports), "fixtures": fixtures}
         if bug is not None:
             test["suspected_bug"] = dict(bug, test=name)
+        if out.kind == "return" and any(o.group != "recorded" for o in obs):
+            test["_mut"] = {"obs": obs, "default": chosen, "fixed": fixed, "imports": set(imports),
+                            "out": out, "replay": lambda: self.replay_plan(plan),
+                            "ret": (lambda o: value_key(self.ctx, o.value)) if self.kind != "deleter"
+                            else (lambda o: None)}
         return test
+
+    @staticmethod
+    def replay_plan(plan):
+        """A copy of a kept plan to run again (run() rewrites its steps)."""
+        p = Plan(plan.args, plan.ctor, [list(s) for s in plan.steps])
+        p.how = plan.how
+        return p
+
+    def finish_tests(self, tests):
+        """Assertions chosen by the mutants of the target they kill; a test
+        whose new version does not pass as written keeps its old one."""
+        func, node, ns = self.mutable
+        try:
+            strengthen(self, tests, func, node, ns)
+        except Exception:  # analysis must never cost the tests
+            pass
+        out = []
+        for t in tests:
+            new = rebuild(t)
+            t.pop("_mut", None)
+            if new is not t and new["source"] != t["source"] and not self.self_check(new):
+                new = t
+            out.append(new)
+        return out
 
     def preludes(self, plan):
         """The recording callbacks' definitions, each once, before anything."""
@@ -477,15 +519,22 @@ class CallableExplorer(Explorer):
         return sorted({v.fixture for vals in [a for _, _, a, _ in plan.steps] + [plan.args]
                        for v in vals or () if getattr(v, "fixture", None)})
 
-    def after_lines(self, plan, out, again):
-        """What the call left behind: the calls the recording callbacks got
-        and the receiver's attributes the sequence changed."""
+    def after_obs(self, plan, out, again):
+        """What the call left behind, as candidate assertions: the calls the
+        recording callbacks got and the receiver's attributes."""
         step_names = {r.name for _, _, a, _ in plan.steps for r in recorders_in(a)}
         recorded = [(n, c) for n, c in getattr(out, "recorded", []) if n not in step_names]
         recorded2 = [(n, c) for n, c in getattr(again, "recorded", []) if n not in step_names]
-        lines, imps = recorded_lines(self.ctx, recorded, recorded2)
+        obs = []
+        for (name, calls), (name2, calls2) in zip(recorded, recorded2):
+            if name != name2 or calls is None:
+                continue
+            r, r2 = verified_src(self.ctx, calls), verified_src(self.ctx, calls2)
+            if r is None or r2 is None or r[0] != r2[0] or len(r[0]) > 1500:
+                continue
+            o = recorded_obs("assert %s_calls == %s" % (name, r[0]), name, self.ctx)
+            o.imports |= set(r[1])
+            obs.append(o)
         if out.kind == "return" and self.kind in ("instance", "setter", "deleter") and out.state is not None:
-            more, imps2 = state_lines(self.ctx, self.var, out.before, out.state, again.state)
-            lines += more
-            imps |= imps2
-        return lines, imps
+            obs += state_obs(self.ctx, self.var, out.before, out.state, again.state)
+        return obs

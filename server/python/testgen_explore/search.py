@@ -232,6 +232,7 @@ class Explorer:
             reached |= out.lines & self.total
             rendered["new_lines"] = new
             tests.append(rendered)
+        tests = self.finish_tests(tests)
         return {
             "status": "ok",
             "reason": None,
@@ -239,6 +240,13 @@ class Explorer:
             "lines": {"total": sorted(self.total), "reached": sorted(reached)},
             "tests": tests,
         }
+
+    def finish_tests(self, tests):
+        """The kept tests, last touches made (CallableExplorer chooses their
+        assertions by the mutants they kill)."""
+        for t in tests:
+            t.pop("_mut", None)
+        return tests
 
     def self_check(self, test):
         """Runs the rendered test once, as written (its imports, its source):

@@ -102,8 +102,16 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/main.py"),
     ),
     (
+        "testgen_explore/mutants.py",
+        include_str!("../../../python/testgen_explore/mutants.py"),
+    ),
+    (
         "testgen_explore/naming.py",
         include_str!("../../../python/testgen_explore/naming.py"),
+    ),
+    (
+        "testgen_explore/observe.py",
+        include_str!("../../../python/testgen_explore/observe.py"),
     ),
     (
         "testgen_explore/paths.py",
