@@ -202,5 +202,22 @@ def field_state(obj):
     return row
 
 
+def field_changes(objects, before):
+    """(var, field, new value) for each assertable field a call changed of
+    the objects a test created; (var, None, None) for a deleted one.
+    `before` holds each var's field_state before the call."""
+    out = []
+    for var, obj in objects.items():
+        now = field_state(obj)
+        if now is None:
+            out.append((var, None, None))
+            continue
+        for f in type(obj)._meta.concrete_fields:
+            old, new = before[var].get(f.attname), now.get(f.attname)
+            if old != new and assertable(new) and not f.is_relation:
+                out.append((var, f.attname, new))
+    return out
+
+
 def assertable(v):
     return v is None or isinstance(v, (bool, int, float, str, decimal.Decimal, datetime.date, uuid.UUID))

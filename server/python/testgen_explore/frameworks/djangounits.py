@@ -23,7 +23,7 @@ from ..search import Explorer, Plan
 from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
 from .django import django_setup
-from .djangomodels import (ModelBuilder, Ref, Skip, assertable, create, field_state, step_src, value_src,
+from .djangomodels import (ModelBuilder, Ref, Skip, assertable, create, field_changes, field_state, step_src, value_src,
                            with_related)
 from .djangoviews import DjangoPlan
 
@@ -107,19 +107,6 @@ class _ModelSteps:
         except Exception:
             return None
         return objects
-
-    def _changes(self, objects, before):
-        out = []
-        for var, obj in objects.items():
-            now = field_state(obj)
-            if now is None:
-                out.append((var, None, None))
-                continue
-            for f in type(obj)._meta.concrete_fields:
-                old, new = before[var].get(f.attname), now.get(f.attname)
-                if old != new and assertable(new) and not f.is_relation:
-                    out.append((var, f.attname, new))
-        return out
 
     def _change_lines(self, plan, changes):
         body, imports = [], set()
@@ -247,7 +234,7 @@ class AdminMethodExplorer(_ModelSteps, Explorer):
             from django.contrib.messages import get_messages
             msgs = [str(m) for m in get_messages(request)]
         shown = value if assertable(value) else ("type", type(value).__name__)
-        return Outcome("return", value=(shown, self._changes(objects, before), msgs)).traced(self.ctx.tracer)
+        return Outcome("return", value=(shown, field_changes(objects, before), msgs)).traced(self.ctx.tracer)
 
     def outcome_sig(self, out):
         if out.kind == "raise":

@@ -18,7 +18,7 @@ from ..search import Explorer, Plan
 from ..source import consts_of, dotted, find_def, literal_value
 from ..values import literal_src
 from .django import django_setup
-from .djangomodels import (ModelBuilder, Ref, Skip, assertable, create, field_state, is_model,
+from .djangomodels import (ModelBuilder, Ref, Skip, create, field_changes, field_state, is_model,
                            models_in, step_src, value_src, with_related)
 
 
@@ -329,7 +329,7 @@ class DjangoViewExplorer(Explorer):
                 exc = e
         if exc is not None:
             return Outcome("raise", exc=exc).traced(self.ctx.tracer)
-        value = (resp.status_code, self._body(resp), self._changes(objects, before))
+        value = (resp.status_code, self._body(resp), field_changes(objects, before))
         return Outcome("return", value=value).traced(self.ctx.tracer)
 
     def _body(self, resp):
@@ -346,19 +346,6 @@ class DjangoViewExplorer(Explorer):
         if ctype.startswith("text/") and len(resp.content) <= 200 and b"<" not in resp.content:
             return ("content", bytes(resp.content))
         return None
-
-    def _changes(self, objects, before):
-        out = []
-        for var, obj in objects.items():
-            now = field_state(obj)
-            if now is None:
-                out.append((var, None, None))
-                continue
-            for f in type(obj)._meta.concrete_fields:
-                old, new = before[var].get(f.attname), now.get(f.attname)
-                if old != new and assertable(new) and not f.is_relation:
-                    out.append((var, f.attname, new))
-        return out
 
     # -- rendering -----------------------------------------------------------------
 
