@@ -219,5 +219,23 @@ def field_changes(objects, before):
     return out
 
 
+def change_lines(steps, changes, body):
+    """Appends to `body` the assertions of field_changes' result (refreshing
+    each object once); returns the imports they need."""
+    imports = set()
+    for var, attr, new in changes:
+        if attr is None:
+            model = next(s["model"] for s in steps if s["var"] == var)
+            body.append("assert not %s.objects.filter(pk=%s.pk).exists()" % (model.__name__, var))
+            continue
+        if "%s.refresh_from_db()" % var not in body:
+            body.append("%s.refresh_from_db()" % var)
+        src, imps = value_src(new)
+        imports |= imps
+        op = "is" if isinstance(new, bool) or new is None else "=="
+        body.append("assert %s.%s %s %s" % (var, attr, op, src))
+    return imports
+
+
 def assertable(v):
     return v is None or isinstance(v, (bool, int, float, str, decimal.Decimal, datetime.date, uuid.UUID))

@@ -23,7 +23,7 @@ from ..search import Explorer, Plan
 from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
 from .django import django_setup
-from .djangomodels import (ModelBuilder, Ref, Skip, assertable, create, field_changes, field_state, step_src, value_src,
+from .djangomodels import (ModelBuilder, Ref, Skip, assertable, change_lines, create, field_changes, field_state, step_src, value_src,
                            with_related)
 from .djangoviews import DjangoPlan
 
@@ -109,19 +109,8 @@ class _ModelSteps:
         return objects
 
     def _change_lines(self, plan, changes):
-        body, imports = [], set()
-        for var, attr, new in changes:
-            if attr is None:
-                model = next(s["model"] for s in plan.steps if s["var"] == var)
-                body.append("assert not %s.objects.filter(pk=%s.pk).exists()" % (model.__name__, var))
-                continue
-            if "%s.refresh_from_db()" % var not in body:
-                body.append("%s.refresh_from_db()" % var)
-            src, imps = value_src(new)
-            imports |= imps
-            op = "is" if isinstance(new, bool) or new is None else "=="
-            body.append("assert %s.%s %s %s" % (var, attr, op, src))
-        return body, imports
+        body = []
+        return body, change_lines(plan.steps, changes, body)
 
     def _finish(self, plan, out, body, imports, words, used):
         cond = trim_words(self.decisions.last(out.order))

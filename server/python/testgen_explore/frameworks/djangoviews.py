@@ -18,7 +18,7 @@ from ..search import Explorer, Plan
 from ..source import consts_of, dotted, find_def, literal_value
 from ..values import literal_src
 from .django import django_setup
-from .djangomodels import (ModelBuilder, Ref, Skip, create, field_changes, field_state, is_model,
+from .djangomodels import (ModelBuilder, Ref, Skip, change_lines, create, field_changes, field_state, is_model,
                            models_in, step_src, value_src, with_related)
 
 
@@ -394,17 +394,7 @@ class DjangoViewExplorer(Explorer):
             if same and payload is not None:
                 body += self._payload_lines(payload, plan, pks)
             if same:
-                for var, attr, new in changes:
-                    if attr is None:
-                        model = next(s["model"] for s in plan.steps if s["var"] == var)
-                        body.append("assert not %s.objects.filter(pk=%s.pk).exists()" % (model.__name__, var))
-                        continue
-                    if "%s.refresh_from_db()" % var not in body:
-                        body.append("%s.refresh_from_db()" % var)
-                    src, imps = value_src(new)
-                    imports |= imps
-                    op = "is" if isinstance(new, bool) or new is None else "=="
-                    body.append("assert %s.%s %s %s" % (var, attr, op, src))
+                imports |= change_lines(plan.steps, changes, body)
             words = "returns_%d" % status
         cond = trim_words(self.decisions.last(out.order))
         method = plan.args["method"].lower()
