@@ -86,6 +86,7 @@ fn measured_reach_and_per_test_validation() {
         baseline: BaselineSource::Measure,
         suite_timeout: Duration::from_secs(300),
         pytest_args: Vec::new(),
+        anytime: Default::default(),
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let plan = rt

@@ -70,6 +70,12 @@ class Explorer:
         # only max_calls); routes set one, each of their calls is costly.
         self.plateau = None
         self.searching = True
+        # The search is budgeted in work (max_calls, the plateau, counted
+        # mutant runs): the same seed gives the same tests on any machine.
+        # budget_s is a safety cap on the wall clock; when it cuts the
+        # work short the answer says so, since the output then depends on
+        # the machine's speed.
+        self.capped = False
 
     # -- to provide -----------------------------------------------------------
     def prepare(self):
@@ -89,6 +95,14 @@ class Explorer:
         raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------
+    def over_cap(self, share, extra=0.0):
+        """Whether the wall-clock cap (this share of budget_s, plus extra
+        seconds) has passed; marks the answer as cut by it."""
+        if time.monotonic() - self.started > self.budget * share + extra:
+            self.capped = True
+            return True
+        return False
+
     def setup_trace(self, func_code, func_node):
         self.filenames = {os.path.abspath(self.t["file"])}
         if func_code is not None:
@@ -119,6 +133,8 @@ class Explorer:
         timeout = self.call_timeout
         if self.searching:
             remaining = self.budget - (time.monotonic() - self.started)
+            if remaining < self.call_timeout:
+                self.capped = True
             timeout = max(0.05, min(self.call_timeout, remaining))
         before = {t.ident for t in threading.enumerate()}
         watch = self.ctx.env_watch
@@ -160,7 +176,7 @@ class Explorer:
                 break
             if self.plateau and self.calls - last_keep >= self.plateau:
                 break  # a count, not a time: the same seed stops at the same call
-            if time.monotonic() - self.started > self.budget * 0.75:
+            if self.over_cap(0.75):
                 break
             if self.full(cum_lines, cum_arcs):
                 break
@@ -211,10 +227,9 @@ class Explorer:
         for plan, out in kept:
             # The Rust side kills a harness at budget_s + 10 s: what is not
             # finished by budget_s + 5 s is left out rather than lost whole.
-            elapsed = time.monotonic() - self.started
-            if elapsed > self.budget + 5:
+            if self.over_cap(1.0, 5):
                 break
-            if elapsed < self.budget * 0.9:
+            if not self.over_cap(0.9):
                 plan, out = self.simplify(plan, out)
             again = self.guarded(plan)
             if again.kind != out.kind or (out.kind == "raise" and type(again.exc) is not type(out.exc)):
@@ -237,6 +252,7 @@ class Explorer:
             "status": "ok",
             "reason": None,
             "calls": self.calls,
+            "capped": self.capped,
             "lines": {"total": sorted(self.total), "reached": sorted(reached)},
             "tests": tests,
         }

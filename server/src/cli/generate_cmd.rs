@@ -29,7 +29,7 @@ pub struct Args {
     /// Only these functions (path relative to the project root), whatever their coverage.
     #[arg(long, value_name = "PATH.py::QUALNAME", num_args = 1..)]
     pub target: Vec<String>,
-    /// Wall-clock cap per target, in seconds [default: 10].
+    /// Wall-clock safety cap per target, in seconds; the search itself is bounded by calls [default: 30].
     #[arg(long, value_name = "N")]
     pub budget_s: Option<f64>,
     /// Explore: calls tried per target at most (what keeps a seed's output stable) [default: 400].
@@ -138,6 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             baseline: BaselineSource::Measure,
             suite_timeout: Duration::from_secs(config.test_timeout_s),
             pytest_args: config.pytest_args.clone(),
+            anytime: Default::default(),
         };
         generate::run(&project, &req, &engine, &cancel).await
     })?;

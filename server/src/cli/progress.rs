@@ -67,6 +67,7 @@ impl Progress {
                     "round {round}/{of}: generating (coverage {coverage:.2}%, {kept} tests kept so far)"
                 ));
             }
+            Event::Progress(p) => self.step(&p.line()),
             Event::RoundDone(r) => {
                 let kept = {
                     let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());

@@ -74,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         baseline: BaselineSource::Existing,
         suite_timeout: Duration::from_secs(config.test_timeout_s),
         pytest_args: config.pytest_args.clone(),
+        anytime: Default::default(),
     };
     let index = Index::build(&project);
     let found = super::run_cancellable(|cancel| {

@@ -54,7 +54,7 @@ pub struct Args {
     /// The Python interpreter [default: $VIRTUAL_ENV, .venv/ or venv/ in the project, python3].
     #[arg(long, value_name = "P")]
     pub python: Option<PathBuf>,
-    /// Wall-clock cap per target, in seconds [default: 10].
+    /// Wall-clock safety cap per target, in seconds; the search itself is bounded by calls [default: 30].
     #[arg(long, value_name = "N")]
     pub budget_s: Option<f64>,
     /// Seed of the search: the same seed gives the same tests [default: 0].
@@ -72,6 +72,9 @@ pub struct Args {
     /// Print the report as one JSON object (iteration_report.json) instead.
     #[arg(long)]
     pub json: bool,
+    /// Generate nothing: print how much generation the project needs and how many `--shard K/N` jobs finish it within a CI job's time (from the last run's measured costs, else defaults).
+    #[arg(long)]
+    pub plan: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -107,6 +110,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.min_coverage = m;
     }
     let setup = args.setup;
+    if args.plan {
+        return plan(&project, &opts, setup, args.json);
+    }
     let show = progress::Progress::new();
     let project = &project;
     let result = super::run_cancellable(|cancel| {
@@ -172,4 +178,61 @@ pub fn print_report(
     }
     w.flush()?;
     Ok(())
+}
+
+/// `--plan`: the targets a run would take, priced with the measured costs.
+fn plan(
+    project: &testgen::workspace::Project,
+    opts: &Options,
+    setup: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use testgen::pipeline::sizing::{self, Costs, Sizing};
+    let costs_file = project.root.join(artifacts::DIR).join(sizing::COSTS_FILE);
+    let costs: Costs = std::fs::read(&costs_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(sizing::DEFAULT_COSTS);
+    let mut python = opts.python.clone();
+    let targets = super::run_cancellable(|cancel| async move {
+        if setup {
+            python = Some(
+                runner::setup::ensure_venv(
+                    &project.root,
+                    &project.python_root,
+                    python.as_deref(),
+                    &cancel,
+                )
+                .await
+                .map_err(testgen::generate::GenerateError::from)?,
+            );
+        }
+        let index = testgen::index::Index::build(project);
+        let req = testgen::generate::Request {
+            python,
+            filter: testgen::generate::Filter::AllGaps,
+            limits: opts.limits.clone(),
+            baseline: testgen::generate::BaselineSource::Existing,
+            suite_timeout: opts.suite_timeout,
+            pytest_args: opts.pytest_args.clone(),
+            anytime: Default::default(),
+        };
+        testgen::generate::targets_for(project, &index, &req, &cancel)
+            .await
+            .map(|(t, _, _)| t)
+    })?
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let limit = opts.generation_timeout.as_secs_f64();
+    let sizes: Vec<Sizing> = [2, 4]
+        .iter()
+        .map(|c| Sizing::of(&targets, costs, *c))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string(&sizes)?);
+    } else {
+        for s in &sizes {
+            println!("On a runner of {} cores:\n{}", s.cores, s.render(limit));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

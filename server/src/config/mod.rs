@@ -103,7 +103,7 @@ pub struct ExploreConfig {
 impl Default for ExploreConfig {
     fn default() -> Self {
         ExploreConfig {
-            budget_s: 10.0,
+            budget_s: 30.0,
             max_calls: 400,
             seed: 0,
             allow_unsafe: false,

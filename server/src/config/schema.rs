@@ -45,7 +45,7 @@ pub fn keys() -> Vec<Key> {
           "Which engine writes tests: explore (offline), llm, or auto (the LLM when one is configured, explore otherwise)."),
         k("minCoverage", "number", &[], json!(90),
           "The coverage gate, percent: functions below it are gaps; `testgen run` fails below it."),
-        k("explore.budgetS", "number", &[], json!(10),
+        k("explore.budgetS", "number", &[], json!(30),
           "Wall-clock cap per target of the explore engine, seconds."),
         k("explore.maxCalls", "integer", &[], json!(400),
           "Calls tried per target at most (what keeps a seed's output stable)."),

@@ -65,6 +65,8 @@ pub struct Proposals {
     pub suspected_bugs: Vec<super::SuspectedBug>,
     /// Model calls, tokens and cost so far (engines that call a model).
     pub usage: Option<super::llm::accounting::RunUsage>,
+    /// Targets whose search the wall-clock cap cut short (`path::Qualname`).
+    pub capped: Vec<String>,
 }
 
 /// A proposed test that failed validation, handed back to its engine.

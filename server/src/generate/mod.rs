@@ -11,22 +11,27 @@
 //! and know nothing of validation or files.
 
 pub mod baseline;
+mod batch;
+pub mod batches;
 mod candidates;
 mod edits;
 pub mod engine;
 pub mod explore;
 pub mod llm;
 pub mod output;
+pub mod progress;
 pub mod suspected;
 pub mod targets;
 pub mod validate;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::index::model::RelPath;
 use crate::index::Index;
 use crate::runner::{python, RunRequest, RunnerError, Selection};
 use crate::workspace::{artifacts, Project};
@@ -50,6 +55,8 @@ pub struct Request {
     pub suite_timeout: Duration,
     /// Extra pytest arguments of the suite's runs (the `pytestArgs` setting).
     pub pytest_args: Vec<String>,
+    /// A time limit that keeps what is finished, and progress reports.
+    pub anytime: progress::Anytime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +149,15 @@ pub struct Report {
     pub llm: Option<llm::accounting::RunUsage>,
     /// Repair rounds run (tests that failed validation sent back).
     pub repair_rounds: u32,
+    /// Why the run was cut short (the time limit): the targets after the
+    /// cut say "not tried", the batch it cut says "interrupted"; what was
+    /// validated before it is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+    /// Targets whose search the wall-clock safety cap (`budget_s`) cut
+    /// short: the one place where the machine's speed changes the output.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capped: Vec<String>,
 }
 
 /// Validated edits, not yet applied.
@@ -192,132 +208,46 @@ async fn plan_in_span(
 
     let import_roots = targets::import_roots(project);
     let roots_rel = targets::relative_roots(project, &import_roots);
-    let (chosen, mut skipped) =
+    let (chosen, skipped) =
         targets::choose(project, index, &before.gaps, &req.filter, &import_roots);
     tracing::info!(targets = chosen.len(), "proposing tests");
     let target_ids: Vec<String> = chosen.iter().map(Target::id).collect();
-    let by_id: std::collections::BTreeMap<String, Target> =
-        chosen.iter().map(|t| (t.id(), t.clone())).collect();
-    let confine = req.limits.confinement();
-    let job = engine::Job {
+    let ctx = batch::Ctx {
         project,
         index,
+        req,
         python: interp.path.clone(),
         import_roots,
-        targets: Vec::new(),
-        limits: &req.limits,
-        cancel,
+        roots_rel,
+        gen_dir,
+        confine: req.limits.confinement(),
     };
-    let mut proposals = engine.propose(job.with_targets(chosen)).await?;
-    skipped.extend(std::mem::take(&mut proposals.skipped));
-    let mut dropped = drop_secrets(&mut proposals);
-    let support = std::mem::take(&mut proposals.support);
-    let mut suspected = std::mem::take(&mut proposals.suspected_bugs);
-    let mut tests = std::mem::take(&mut proposals.tests);
-    let mut round = 0;
-    // Rounds in which the engine gave repaired tests back (a round whose
-    // failures were all judged suspected bugs asked the model nothing).
-    let mut repaired_rounds = 0;
-    let (mut found, validated, conftest, header) = loop {
-        let found = candidates::assemble(&gen_dir, tests.clone());
-        let sources = found.sources();
-        let name = engine.name();
-        let header = move |file: &str| {
-            let source = sources.get(file).map(String::as_str).unwrap_or_default();
-            output::header(name, source)
-        };
-        let conftest = support_conftest(&support, &found);
-        let opts = validate::Options {
-            conftest: conftest.as_deref(),
-            import_roots: &roots_rel,
-            header: &header,
-            measure: found.needs_measuring(),
-            timeout: req.suite_timeout,
-            slow_test_s: req.limits.slow_test_s,
-            confine: Some(&confine),
-        };
-        let validated =
-            validate::validate(project, &interp.path, &found.modules, &opts, cancel).await?;
-        let failures = repairable(&found, &validated.dropped, &by_id);
-        if !failures.is_empty() && round >= llm::REPAIR_ROUNDS {
-            // No round left to repair in, but the engine still judges the
-            // failures that may be bugs of the code (it asks nothing).
-            let bugs: Vec<engine::Failure> = failures
-                .into_iter()
-                .map(|(_, f)| f)
-                .filter(|f| f.raised.as_ref().is_some_and(suspected::is_unintended))
-                .collect();
-            if !bugs.is_empty() {
-                let mut judged = engine.repair(job.with_targets(Vec::new()), bugs).await?;
-                suspected.append(&mut judged.suspected_bugs);
-            }
-            break (found, validated, conftest, header);
-        }
-        if failures.is_empty() {
-            break (found, validated, conftest, header);
-        }
-        round += 1;
-        tracing::info!(round, failing = failures.len(), "asking for repaired tests");
-        let failing: std::collections::BTreeSet<usize> = failures.iter().map(|(i, _)| *i).collect();
-        let mut repaired = engine
-            .repair(
-                job.with_targets(Vec::new()),
-                failures.into_iter().map(|(_, f)| f).collect(),
-            )
-            .await?;
-        dropped.extend(drop_secrets(&mut repaired));
-        suspected.append(&mut repaired.suspected_bugs);
-        if repaired.tests.is_empty() {
-            break (found, validated, conftest, header);
-        }
-        repaired_rounds += 1;
-        // The failing tests' drops stay in the report, marked with their round.
-        dropped.extend(
-            validated
-                .dropped
-                .iter()
-                .filter(|d| {
-                    found
-                        .proposal
-                        .get(&(d.file.clone(), d.test.clone()))
-                        .is_some_and(|i| failing.contains(i))
-                })
-                .map(|d| Dropped {
-                    reason: if d.raised.as_ref().is_some_and(suspected::is_unintended) {
-                        format!("{} (round {round}: raised in the project's code, not sent back for repair)", d.reason)
-                    } else {
-                        format!("{} (round {round}: sent back for repair)", d.reason)
-                    },
-                    ..d.clone()
-                }),
-        );
-        tests = tests
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !failing.contains(i))
-            .map(|(_, t)| t)
-            .chain(repaired.tests)
-            .collect();
+    let mut kept = Kept {
+        skipped,
+        ..Kept::default()
     };
-    skipped.append(&mut found.skipped);
-    dropped.append(&mut found.dropped);
-    dropped.extend(validated.dropped.iter().cloned());
-    let kept = found.keep_measured(validated, &mut dropped);
+    let interrupted = each_batch(&ctx, engine, chosen, &before.coverage, &mut kept, cancel).await?;
 
     let usage = engine.usage();
+    let sources = std::mem::take(&mut kept.sources);
+    let name = engine.name();
+    let header = move |file: &str| {
+        let source = sources.get(file).map(String::as_str).unwrap_or_default();
+        output::header(name, source)
+    };
     let written = edits::build(edits::Input {
         project,
-        gen_dir: &gen_dir,
+        gen_dir: &ctx.gen_dir,
         engine: engine.name(),
         seed: req.limits.seed,
-        files: &kept,
-        origin: &found.origin,
+        files: &kept.files,
+        origin: &kept.origin,
         header: &header,
-        conftest: conftest.as_deref(),
-        import_roots: &roots_rel,
+        conftest: kept.conftest.as_deref(),
+        import_roots: &ctx.roots_rel,
         llm: usage.as_ref(),
     });
-    skipped.extend(written.skipped);
+    kept.skipped.extend(written.skipped);
     Ok(Plan {
         edits: written.edits,
         report: Report {
@@ -331,47 +261,152 @@ async fn plan_in_span(
             targets: target_ids,
             files: written.files,
             tests_written: written.tests_written,
-            skipped,
-            dropped,
-            suspected_bugs: suspected,
+            skipped: kept.skipped,
+            dropped: kept.dropped,
+            suspected_bugs: kept.suspected,
             sandbox: crate::sandbox::support().describe(),
             llm: usage,
-            repair_rounds: repaired_rounds,
+            repair_rounds: kept.repaired_rounds,
+            interrupted,
+            capped: kept.capped,
         },
     })
 }
 
-/// The tests validation dropped that their engine may repair (failures,
-/// not tests that merely add nothing), with their position in the batch.
-fn repairable(
-    found: &candidates::Candidates,
-    dropped: &[Dropped],
-    targets: &std::collections::BTreeMap<String, Target>,
-) -> Vec<(usize, engine::Failure)> {
-    dropped
+/// Everything the finished batches kept and said.
+#[derive(Debug, Default)]
+struct Kept {
+    files: BTreeMap<String, output::TestModule>,
+    origin: BTreeMap<candidates::TestKey, String>,
+    sources: BTreeMap<String, String>,
+    conftest: Option<String>,
+    skipped: Vec<NotTargeted>,
+    dropped: Vec<Dropped>,
+    suspected: Vec<SuspectedBug>,
+    repaired_rounds: u32,
+    gained: BTreeSet<(RelPath, u32)>,
+    tests: usize,
+    capped: Vec<String>,
+}
+
+impl Kept {
+    fn add(&mut self, mut b: batch::Outcome) {
+        self.tests += b.kept.values().map(|m| m.tests.len()).sum::<usize>();
+        self.files.append(&mut b.kept);
+        self.origin.append(&mut b.origin);
+        self.sources.append(&mut b.sources);
+        if self.conftest.is_none() {
+            self.conftest = b.conftest;
+        }
+        self.skipped.append(&mut b.skipped);
+        self.dropped.append(&mut b.dropped);
+        self.suspected.append(&mut b.suspected);
+        self.repaired_rounds = self.repaired_rounds.max(b.repaired_rounds);
+        self.gained.append(&mut b.gained);
+        self.capped.append(&mut b.capped);
+    }
+}
+
+/// Why a target has no test when the time limit cut the run before it.
+pub const NOT_TRIED: &str = "not tried: the time limit ran out";
+/// ... and when the limit cut the batch it was in.
+pub const INTERRUPTED: &str =
+    "interrupted: the time limit ran out while its module was explored or validated";
+
+/// Runs the batches in order, keeping each finished one; returns why the
+/// run was cut short, if it was. `cancel` abandons everything.
+async fn each_batch(
+    ctx: &batch::Ctx<'_>,
+    engine: &impl Engine,
+    chosen: Vec<Target>,
+    before: &Coverage,
+    kept: &mut Kept,
+    cancel: &CancellationToken,
+) -> Result<Option<String>, GenerateError> {
+    use tracing::Instrument;
+    let started = Instant::now();
+    let batches = batches::split(chosen);
+    let mut tally = progress::Tally {
+        modules_total: batches.iter().map(|b| b.modules.len()).sum(),
+        targets_total: batches.iter().map(|b| b.targets.len()).sum(),
+        coverage: before.line_percent,
+        ..progress::Tally::default()
+    };
+    // The totals before any batch ends: a heartbeat in between shows them.
+    if let Some(p) = &ctx.req.anytime.progress {
+        p.send(&tally);
+    }
+    let stop = ctx.req.anytime.stop.as_ref();
+    let mut interrupted: Option<String> = None;
+    for b in batches {
+        if cancel.is_cancelled() {
+            return Err(GenerateError::Cancelled);
+        }
+        if interrupted.is_some() || stop.is_some_and(|s| s.is_cancelled()) {
+            interrupted.get_or_insert_with(|| TIME_LIMIT.to_string());
+            kept.skipped.extend(not_tried(&b.targets, NOT_TRIED));
+            continue;
+        }
+        let span = tracing::info_span!(
+            "batch",
+            modules = b.modules.len(),
+            targets = b.targets.len()
+        );
+        let work = progress::either(cancel, stop);
+        let result = batch::run(ctx, engine, b.targets.clone(), &work)
+            .instrument(span)
+            .await;
+        work.cancel();
+        match result {
+            Ok(outcome) => kept.add(outcome),
+            Err(GenerateError::Cancelled) if !cancel.is_cancelled() => {
+                interrupted = Some(TIME_LIMIT.to_string());
+                kept.skipped.extend(not_tried(&b.targets, INTERRUPTED));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        tally.modules_done += b.modules.len();
+        tally.targets_tried += b.targets.len();
+        tally.tests_kept = kept.tests;
+        tally.coverage = estimate(before, kept.gained.len());
+        tally.elapsed_s = started.elapsed().as_secs_f64();
+        if let Some(p) = &ctx.req.anytime.progress {
+            p.send(&tally);
+        }
+    }
+    if cancel.is_cancelled() {
+        return Err(GenerateError::Cancelled);
+    }
+    Ok(interrupted)
+}
+
+/// What `Report::interrupted` says when the time limit cut the run.
+pub const TIME_LIMIT: &str = "the time limit ran out";
+
+fn not_tried(targets: &[Target], reason: &str) -> Vec<NotTargeted> {
+    targets
         .iter()
-        .filter(|d| d.reason != NO_NEW_COVERAGE)
-        .filter_map(|d| {
-            let key = (d.file.clone(), d.test.clone());
-            let i = *found.proposal.get(&key)?;
-            let target = targets.get(found.origin.get(&key)?)?;
-            Some((
-                i,
-                engine::Failure {
-                    target: target.clone(),
-                    test: d.test.clone(),
-                    reason: d.reason.clone(),
-                    missing: target.missing_lines.clone(),
-                    raised: d.raised.clone(),
-                },
-            ))
+        .map(|t| NotTargeted {
+            target: t.id(),
+            reason: reason.to_string(),
         })
         .collect()
 }
 
+/// Line coverage once `gained` more statements are covered.
+fn estimate(before: &Coverage, gained: usize) -> f64 {
+    if before.statements == 0 {
+        return before.line_percent;
+    }
+    let covered = before.statements.saturating_sub(before.missing) as usize + gained;
+    let pct = covered as f64 * 100.0 / f64::from(before.statements);
+    (pct.min(100.0) * 100.0).round() / 100.0
+}
+
 /// Proposed tests holding a secret (a value of testgen's environment, a
 /// string shaped like a key) are never written, whatever the engine.
-fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
+pub(super) fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
     let mut out = Vec::new();
     p.tests.retain(|t| {
         let text = format!("{}\n{}", t.test.imports.join("\n"), t.test.source);
@@ -392,7 +427,10 @@ fn drop_secrets(p: &mut engine::Proposals) -> Vec<Dropped> {
 
 /// The conftest body, when the candidates need it: route tests take its
 /// `client`; Django's is needed by every test.
-fn support_conftest(support: &engine::Support, found: &candidates::Candidates) -> Option<String> {
+pub(super) fn support_conftest(
+    support: &engine::Support,
+    found: &candidates::Candidates,
+) -> Option<String> {
     let needed = found.uses_fixture("client") || (support.always && !found.is_empty());
     support.conftest.clone().filter(|_| needed)
 }

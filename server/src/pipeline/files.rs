@@ -35,6 +35,7 @@ pub const RUN_ARTIFACTS: &[&str] = &[
     "report.html",
     "testgen.sarif",
     "shard.json",
+    "generation_costs.json",
     "shard-generated",
 ];
 

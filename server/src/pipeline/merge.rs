@@ -184,6 +184,10 @@ pub async fn merge(
             .iter()
             .flat_map(|s| s.report.suspected_bugs.clone())
             .collect(),
+        capped: shards
+            .iter()
+            .flat_map(|s| s.report.capped.clone())
+            .collect(),
         fixer: first.fixer.clone(),
         passed: gates.iter().all(|g| g.passed),
         gates,

@@ -14,7 +14,9 @@ pub mod gates;
 pub mod merge;
 pub mod render;
 pub mod report;
+mod rounds;
 pub mod shard;
+pub mod sizing;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,12 +24,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::generate::baseline::{self, Baseline};
-use crate::generate::{self, AnyEngine, Engine, Filter, Limits, NotTargeted};
+use crate::generate::{self, AnyEngine, Engine, Limits};
 use crate::index::model::RelPath;
 use crate::index::Index;
 use crate::runner::{self, RunRequest, Selection, TestOutcome, TestRun};
 use crate::workspace::Project;
 pub use report::{RunReport, Stop};
+use rounds::Rounds;
 pub use shard::Shard;
 
 /// What `testgen run` was asked to do, resolved from the configuration.
@@ -73,6 +76,8 @@ pub enum Event {
     Round { round: u32, of: u32, coverage: f64 },
     /// A round ended.
     RoundDone(report::Round),
+    /// A round's work so far: after each batch, and at least every 30 s.
+    Progress(report::Progress),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +176,7 @@ async fn run_in_span(
             .run(project, opts, engine, shard_files, events, cancel)
             .await?;
     }
+    let loop_costs = loop_.costs();
     let stop = loop_.stop.unwrap_or(Stop::LastRound {
         round: opts.iterations,
     });
@@ -213,12 +219,17 @@ async fn run_in_span(
         files: after.files.clone(),
         coverage_after: after.coverage.clone(),
         suspected_bugs: loop_.bugs,
+        capped: loop_.capped,
         fixer,
         passed: gates.iter().all(|g| g.passed),
         gates,
         duration_s: started.elapsed().as_secs_f64(),
     };
     write_reports(project, &after, &last, &report, cancel).await?;
+    if let Some(costs) = loop_costs {
+        files::write_json(&project.root, sizing::COSTS_FILE, &costs)
+            .map_err(io("writing generation_costs.json"))?;
+    }
     if let Some(shard) = opts.shard {
         merge::save_shard(project, shard)?;
     }
@@ -436,175 +447,6 @@ pub(crate) fn failing(tests: &[runner::TestResult]) -> Vec<report::Failing> {
         .collect()
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// The gap-focused loop's state.
-struct Rounds {
-    coverage: f64,
-    rounds: Vec<report::Round>,
-    skipped: Vec<Vec<NotTargeted>>,
-    bugs: Vec<generate::SuspectedBug>,
-    stop: Option<Stop>,
-}
-
-impl Rounds {
-    fn new(coverage: f64) -> Rounds {
-        Rounds {
-            coverage,
-            rounds: Vec::new(),
-            skipped: Vec::new(),
-            bugs: Vec::new(),
-            stop: None,
-        }
-    }
-
-    async fn run(
-        &mut self,
-        project: &Project,
-        opts: &Options,
-        engine: &AnyEngine,
-        shard_files: Option<Vec<RelPath>>,
-        events: &(dyn Fn(Event) + Send + Sync),
-        cancel: &CancellationToken,
-    ) -> Result<(), PipelineError> {
-        let deadline = cancel.child_token();
-        let timer = {
-            let d = deadline.clone();
-            let limit = opts.generation_timeout;
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                d.cancel();
-            })
-        };
-        let filter = match shard_files {
-            Some(files) => Filter::Files(files),
-            None => Filter::AllGaps,
-        };
-        let result = self
-            .each_round(project, opts, engine, &filter, events, &deadline, cancel)
-            .await;
-        timer.abort();
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn each_round(
-        &mut self,
-        project: &Project,
-        opts: &Options,
-        engine: &AnyEngine,
-        filter: &Filter,
-        events: &(dyn Fn(Event) + Send + Sync),
-        deadline: &CancellationToken,
-        cancel: &CancellationToken,
-    ) -> Result<(), PipelineError> {
-        if matches!(filter, Filter::Files(f) if f.is_empty()) {
-            self.stop = Some(Stop::NothingToTarget);
-            return Ok(());
-        }
-        for round in 1..=opts.iterations {
-            events(Event::Round {
-                round,
-                of: opts.iterations,
-                coverage: self.coverage,
-            });
-            let started = Instant::now();
-            let req = generate::Request {
-                python: opts.python.clone(),
-                filter: filter.clone(),
-                limits: opts.limits.clone(),
-                // The previous full run (the baseline's, or the last
-                // round's re-measure) left a fresh coverage.xml.
-                baseline: generate::BaselineSource::Existing,
-                suite_timeout: opts.suite_timeout,
-                pytest_args: opts.pytest_args.clone(),
-            };
-            let outcome = generate::run(project, &req, engine, deadline).await;
-            let gen = match outcome {
-                Ok(r) => r,
-                Err(generate::GenerateError::Cancelled) if !cancel.is_cancelled() => {
-                    self.finish_round(
-                        round,
-                        started,
-                        None,
-                        Some(Stop::TimeLimit { round }),
-                        events,
-                    );
-                    return Ok(());
-                }
-                Err(generate::GenerateError::Cancelled) => return Err(PipelineError::Cancelled),
-                Err(e) => return Err(e.into()),
-            };
-            self.bugs.extend(gen.suspected_bugs.iter().cloned());
-            self.skipped.push(gen.skipped.clone());
-            let stop = self.decide(round, opts, &gen);
-            self.finish_round(round, started, Some(&gen), stop, events);
-            if self.stop.is_some() {
-                return Ok(());
-            }
-        }
-        self.stop = Some(Stop::LastRound {
-            round: opts.iterations,
-        });
-        Ok(())
-    }
-
-    fn decide(&self, round: u32, opts: &Options, gen: &generate::Report) -> Option<Stop> {
-        let after = gen
-            .coverage_after
-            .as_ref()
-            .map_or(self.coverage, |c| c.line_percent);
-        if gen.targets.is_empty() {
-            Some(Stop::NothingToTarget)
-        } else if after >= opts.min_coverage {
-            Some(Stop::TargetReached { round })
-        } else if gen.tests_written == 0 || after <= self.coverage {
-            Some(Stop::NoGain { round })
-        } else {
-            None
-        }
-    }
-
-    fn finish_round(
-        &mut self,
-        round: u32,
-        started: Instant,
-        gen: Option<&generate::Report>,
-        stop: Option<Stop>,
-        events: &(dyn Fn(Event) + Send + Sync),
-    ) {
-        let before = self.coverage;
-        let after = gen
-            .and_then(|g| g.coverage_after.as_ref())
-            .map_or(before, |c| c.line_percent);
-        let r = report::Round {
-            round,
-            shard: None,
-            coverage_before: before,
-            coverage_after: after,
-            gain: round2(after - before),
-            targets: gen.map_or(0, |g| g.targets.len()),
-            tests_written: gen.map_or(0, |g| g.tests_written),
-            tests_dropped: gen.map_or(0, |g| g.dropped.len()),
-            skipped: gen.map_or(0, |g| g.skipped.len()),
-            duration_s: started.elapsed().as_secs_f64(),
-            llm_calls: gen
-                .and_then(|g| g.llm.as_ref())
-                .map_or(0, |u| u64::from(u.calls)),
-            llm_tokens: gen
-                .and_then(|g| g.llm.as_ref())
-                .map_or(0, |u| u.prompt_tokens + u.completion_tokens),
-            note: stop
-                .map(|s| s.describe(0.0))
-                .filter(|_| !matches!(stop, Some(Stop::TargetReached { .. }))),
-        };
-        self.coverage = after;
-        events(Event::RoundDone(r.clone()));
-        self.rounds.push(r);
-        if stop.is_some() {
-            self.stop = stop;
-        }
-    }
 }

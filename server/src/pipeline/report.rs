@@ -34,6 +34,10 @@ pub struct RunReport {
     /// The functions still missing statements, most missing first.
     pub remaining_gaps: Vec<RemainingGap>,
     pub suspected_bugs: Vec<SuspectedBug>,
+    /// Targets whose search the wall-clock safety cap cut short: the only
+    /// tests that may differ on a faster or slower machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capped: Vec<String>,
     pub fixer: FixerStep,
     pub gates: Vec<Gate>,
     pub passed: bool,
@@ -81,6 +85,65 @@ pub struct Round {
     pub llm_tokens: u64,
     /// Why the loop stopped after this round, or what went wrong in it.
     pub note: Option<String>,
+}
+
+/// How far a round has come (progress lines, the live display).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub round: u32,
+    pub modules_done: usize,
+    pub modules_total: usize,
+    pub targets_tried: usize,
+    pub targets_total: usize,
+    pub tests_kept: usize,
+    /// Line coverage with the tests kept so far (estimated until the
+    /// round's final run measures it).
+    pub coverage: f64,
+    pub elapsed_s: f64,
+    /// Seconds left: at the pace so far, at most what the time limit leaves.
+    pub eta_s: Option<f64>,
+}
+
+impl Progress {
+    pub fn of(
+        round: u32,
+        t: &crate::generate::progress::Tally,
+        time_left: std::time::Duration,
+    ) -> Progress {
+        let left = time_left.as_secs_f64();
+        Progress {
+            round,
+            modules_done: t.modules_done,
+            modules_total: t.modules_total,
+            targets_tried: t.targets_tried,
+            targets_total: t.targets_total,
+            tests_kept: t.tests_kept,
+            coverage: t.coverage,
+            elapsed_s: t.elapsed_s,
+            eta_s: t.eta_s().map(|e| e.min(left)),
+        }
+    }
+
+    /// One line for a CI log.
+    pub fn line(&self) -> String {
+        let eta = match self.eta_s {
+            Some(s) => format!(
+                ", about {} left",
+                humantime::format_duration(std::time::Duration::from_secs(s.round() as u64))
+            ),
+            None => String::new(),
+        };
+        format!(
+            "round {}: {}/{} modules, {}/{} targets tried, {} tests kept, coverage ~{:.2}%{eta}",
+            self.round,
+            self.modules_done,
+            self.modules_total,
+            self.targets_tried,
+            self.targets_total,
+            self.tests_kept,
+            self.coverage
+        )
+    }
 }
 
 /// Why the loop ended.
@@ -191,10 +254,48 @@ pub fn merge_skipped(rounds: &[Vec<NotTargeted>]) -> Vec<NotTargeted> {
     let mut by: std::collections::BTreeMap<String, String> = Default::default();
     for r in rounds {
         for s in r {
+            // A later round cut by the time limit does not hide why an
+            // earlier one could not test the function.
+            if is_not_tried(&s.reason) && by.contains_key(&s.target) {
+                continue;
+            }
             by.insert(s.target.clone(), s.reason.clone());
         }
     }
     by.into_iter()
         .map(|(target, reason)| NotTargeted { target, reason })
         .collect()
+}
+
+/// Whether a reason says the time limit kept the function from being tried.
+pub fn is_not_tried(reason: &str) -> bool {
+    reason == crate::generate::NOT_TRIED || reason == crate::generate::INTERRUPTED
+}
+
+/// The remaining gaps the time limit kept from being tried, and the advice.
+pub fn not_tried_note(gaps: &[RemainingGap]) -> Option<String> {
+    let n = gaps
+        .iter()
+        .filter(|g| g.reason.as_deref().is_some_and(is_not_tried))
+        .count();
+    (n > 0).then(|| {
+        format!(
+            "{n} function{} not tried: the time limit ran out (raise `GENERATION_TIMEOUT` / `run.generationTimeoutS`, or split the run into shards: `testgen run --plan` says how many)",
+            if n == 1 { " was" } else { "s were" }
+        )
+    })
+}
+
+/// The note on searches the wall-clock cap cut, if any.
+pub fn capped_note(capped: &[String]) -> Option<String> {
+    (!capped.is_empty()).then(|| {
+        format!(
+            "the wall-clock safety cap (`--budget-s`) cut the search of {} target{} ({}): {} tests may differ on a faster or slower machine",
+            capped.len(),
+            if capped.len() == 1 { "" } else { "s" },
+            capped.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                + if capped.len() > 3 { ", ..." } else { "" },
+            if capped.len() == 1 { "its" } else { "their" }
+        )
+    })
 }

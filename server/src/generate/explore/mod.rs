@@ -84,6 +84,9 @@ fn proposals(exploration: Exploration) -> Proposals {
         ..Proposals::default()
     };
     for r in exploration.modules.into_iter().flat_map(|m| m.results) {
+        if r.capped {
+            out.capped.push(r.target.id());
+        }
         match r.explored {
             Explored::Skipped(reason) => out.skipped.push(NotTargeted {
                 target: r.target.id(),
@@ -142,7 +145,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            budget_s: 10.0,
+            budget_s: 30.0,
             max_calls: 400,
             call_timeout_s: 2.0,
             seed: 0,
@@ -163,6 +166,8 @@ pub enum Explored {
 pub struct TargetResult {
     pub target: Target,
     pub explored: Explored,
+    /// The wall-clock cap cut its search (the output depends on the machine).
+    pub capped: bool,
 }
 
 /// What exploration produced for one module, targets in the order given.
@@ -318,6 +323,7 @@ async fn explore_module(
                     }
                 }
                 out.push(TargetResult {
+                    capped: answer.capped,
                     explored: explored(answer),
                     target,
                 })
@@ -352,6 +358,7 @@ fn skipped(target: Target, reason: &str) -> TargetResult {
     TargetResult {
         target,
         explored: Explored::Skipped(reason.to_string()),
+        capped: false,
     }
 }
 

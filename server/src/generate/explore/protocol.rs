@@ -176,6 +176,10 @@ pub struct ExploreAnswer {
     /// remains. The next target gets a fresh harness.
     #[serde(default)]
     pub restart: Option<String>,
+    /// The wall-clock cap (`budget_s`) cut the search short: its tests may
+    /// differ on a faster or slower machine.
+    #[serde(default)]
+    pub capped: bool,
 }
 
 /// The target's statement lines and those the kept tests reach.

@@ -96,6 +96,7 @@ async fn generate(
         baseline: BaselineSource::Existing,
         suite_timeout: Duration::from_secs(settings.test_timeout_s),
         pytest_args: settings.pytest_args.clone(),
+        anytime: Default::default(),
     };
     // Not the live index: it follows unsaved buffers, while the coverage
     // that chooses the targets was measured on the files on disk.

@@ -256,6 +256,9 @@ fn gaps(s: &mut String, r: &RunReport) -> std::fmt::Result {
         )?;
         return Ok(());
     }
+    if let Some(note) = crate::pipeline::report::not_tried_note(&r.remaining_gaps) {
+        writeln!(s, "<p class=\"note\">{}.</p>", e(&note))?;
+    }
     writeln!(s, "<table class=\"sortable\"><thead><tr><th>Function</th><th class=\"num\">Missing lines</th><th class=\"num\">Coverage</th><th>Why no test covers it</th></tr></thead><tbody>")?;
     for g in &r.remaining_gaps {
         writeln!(

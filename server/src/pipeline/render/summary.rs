@@ -77,6 +77,9 @@ fn about_the_run(s: &mut String, r: &RunReport) -> std::fmt::Result {
         r.tests_written(),
         r.duration_s
     )?;
+    if let Some(note) = crate::pipeline::report::capped_note(&r.capped) {
+        writeln!(s, "\nNote: {note}.")?;
+    }
     writeln!(s)
 }
 
@@ -113,6 +116,9 @@ fn gaps(s: &mut String, r: &RunReport) -> std::fmt::Result {
         return Ok(());
     }
     writeln!(s, "### Top remaining gaps")?;
+    if let Some(note) = super::super::report::not_tried_note(&r.remaining_gaps) {
+        writeln!(s, "{note}.\n")?;
+    }
     writeln!(
         s,
         "| Function | Missing lines | Coverage | Why no test covers it |"
