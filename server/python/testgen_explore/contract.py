@@ -405,7 +405,8 @@ def origin(ctx, exc):
         return "interpreter"
     path = last.tb_frame.f_code.co_filename
     if not is_raise_line(ctx, path, last.tb_lineno):
-        return "interpreter"
+        # a class of its own raised from C (json's decoder) is a library's check
+        return "interpreter" if type(exc).__module__ == "builtins" else "library"
     return "project" if ctx.is_project_file(path) else "library"
 
 
