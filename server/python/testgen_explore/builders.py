@@ -10,8 +10,8 @@ import inspect
 import re
 import sys
 
-from .contract import broken_use, fits
-from .source import STR_METHODS
+from .contract import broken_use, fits, uses
+from .source import STR_METHODS, find_def
 from .protocol import last_line
 from .values import OMIT, CtorVal, ExprVal, Lit, class_ref
 
@@ -27,6 +27,7 @@ class Builders:
         self._classes = None
         self._attrs = {}
         self.errors = {}   # class -> why no instance could be built
+        self._init_uses = {}
 
     def project_classes(self):
         """Classes defined in the project's imported modules, in a stable order."""
@@ -84,6 +85,31 @@ class Builders:
                  and not inspect.isabstract(c) and class_ref(c) is not None]
         found.sort(key=lambda c: (c.__module__ != home, len(self.attrs_of(c)), c.__qualname__))
         return found[:3]
+
+    def init_uses(self, cls):
+        """{param: Use} of the class's own `__init__` (its fields' contract)."""
+        if cls in self._init_uses:
+            return self._init_uses[cls]
+        self._init_uses[cls] = {}
+        init = inspect.unwrap(getattr(cls, "__init__", None))
+        code = getattr(init, "__code__", None)
+        tree = self.ctx.parse(code.co_filename) if code is not None else None
+        if tree is not None:
+            node = find_def(tree, "__init__", code.co_firstlineno, code.co_firstlineno + 20)
+            if node is not None:
+                a = node.args
+                names = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+                self._init_uses[cls] = uses(node, names)
+        return self._init_uses[cls]
+
+    def field_pool(self, gen, cls, name, ann, optional, pool):
+        """A constructor argument's pool ordered by the constructor's use of it."""
+        use = self.init_uses(cls).get(name)
+        if use is None or not use.shaped():
+            return pool
+        from .execution import Param
+        param = Param(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, ann, optional)
+        return contract_order(gen, param, use, pool) or pool
 
     def note(self, cls, why):
         self.errors.setdefault(cls, why)

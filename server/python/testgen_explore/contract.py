@@ -14,6 +14,7 @@ import ast
 import collections.abc as cabc
 import inspect
 import linecache
+import re
 import typing
 
 from .source import own_nodes
@@ -39,6 +40,7 @@ class Use:
         self.keys = set()       # required string keys: p["name"]
         self.index = -1         # the largest constant int index read: p[2]
         self.subscript = False
+        self.stored = False     # p[k] = v
         self.iterated = False
         self.sized = False
         self.entered = False    # with p / async with p
@@ -53,8 +55,9 @@ class Use:
 
     def shaped(self):
         """Whether the use says anything about the value's shape."""
-        return bool(self.elem is not None or any(f.shaped() for f in self.fields.values()) or self.attrs or self.methods or self.keys or self.subscript or self.iterated
-                    or self.sized or self.entered or self.awaited or self.called
+        return bool(self.elem is not None or any(f.shaped() for f in self.fields.values())
+                    or self.attrs or self.methods or self.keys or self.subscript or self.stored
+                    or self.iterated or self.sized or self.entered or self.awaited or self.called
                     or self.number or self.numstr)
 
 
@@ -99,6 +102,10 @@ def uses(func_node, names, items=True):
                     at(p).methods.add(n.attr)
                 else:
                     at(p).attrs.add(n.attr)
+        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
+            p = param(n.value)
+            if p:
+                at(p).stored = True
         elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load):
             p = param(n.value)
             if p:
@@ -298,6 +305,8 @@ def broken_use(use, value):
                 return "%s whose .%s is %s" % (type(value).__name__, attr, why)
     if use.subscript and not (_type_has(value, "__getitem__") or isinstance(value, type)):
         return "%s, subscripted" % type(value).__name__
+    if use.stored and not _type_has(value, "__setitem__"):
+        return "%s, assigned into" % type(value).__name__
     if use.keys and isinstance(value, cabc.Mapping):
         absent = sorted(k for k in use.keys if k not in value)
         if absent:
@@ -457,7 +466,15 @@ def _untyped(ann):
 
 
 def _names_type(message, value):
-    """A TypeError about a value of this type (`'NoneType' object is not
-    subscriptable`, `unsupported operand type(s) for +: 'int' and 'str'`)."""
-    name = type(value).__name__
-    return ("'%s'" % name) in message or ('"%s"' % name) in message
+    """A TypeError about a value of this type, or of one of its items
+    (`'NoneType' object is not subscriptable`, `unsupported operand
+    type(s) for +: 'int' and 'str'`, `expected str, ..., not NoneType`)."""
+    types = {type(value)}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        types |= {type(x) for x in list(value)[:10]}
+    for t in types:
+        name = t.__name__
+        if ("'%s'" % name) in message or ('"%s"' % name) in message or \
+                re.search(r"\bnot %s\b" % re.escape(name), message):
+            return True
+    return False

@@ -392,6 +392,9 @@ class Gen:
         pools = []
         for name, ann, required, _ in spec:
             p = self.pool(ann, None, name, depth + 1)
+            if self.builders is not None:
+                # the constructor's own body says what the field must be
+                p = self.builders.field_pool(self, cls, name, ann, not required, p)
             if not required:
                 p = [OMIT] + p
             pools.append(p or [Lit(None)])

@@ -173,3 +173,13 @@ def test_a_target_no_argument_reaches_says_which_line(ctx, load):
     assert answer["tests"] == [], [t["source"] for t in answer["tests"]]
     assert "no argument reached line 3" in answer["reason"], answer["reason"]
     assert "AttributeError" in answer["reason"] and "outside the contract" in answer["reason"]
+
+
+def test_a_receiver_is_built_with_what_its_constructor_does_to_each_argument(ctx, load):
+    mod = load("replacer3", "class Replacer:\n    def __init__(self, scope, name):\n"
+                            "        scope[name] = self\n        self.name = name\n\n"
+                            "    def label(self, suffix: str) -> str:\n        if suffix:\n"
+                            "            return self.name + suffix\n        return self.name\n")
+    answer = explore(ctx, mod, "Replacer.label")
+    assert answer["lines"]["reached"] == answer["lines"]["total"]
+    assert pins(answer["tests"], "replacer = Replacer({}, "), [t["source"] for t in answer["tests"]]
