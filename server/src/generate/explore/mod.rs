@@ -476,10 +476,16 @@ mod tests {
         let got = explored(answer(serde_json::json!({
             "id": 1, "status": "ok", "reason": why, "tests": []
         })));
-        assert!(matches!(got, Explored::Skipped(ref r) if r == why), "{got:?}");
+        assert!(
+            matches!(got, Explored::Skipped(ref r) if r == why),
+            "{got:?}"
+        );
         let kept = explored(answer(serde_json::json!({
             "id": 1, "status": "ok", "reason": null, "tests": []
         })));
-        assert!(matches!(kept, Explored::Tests(ref t) if t.is_empty()), "{kept:?}");
+        assert!(
+            matches!(kept, Explored::Tests(ref t) if t.is_empty()),
+            "{kept:?}"
+        );
     }
 }
