@@ -15,6 +15,7 @@ from .source import STR_METHODS, find_def
 from .protocol import last_line
 from .values import OMIT, CtorVal, ExprVal, Lit, class_ref
 
+_FUNCTION_ATTRS = set(dir(lambda: None))
 _FACTORY = re.compile(r"^(of|from_\w+|create\w*|build\w*|parse\w*|make\w*|new)$")
 
 
@@ -195,6 +196,10 @@ def project_objects(gen, param, use):
         out = []
         for cls in gen.builders.classes_for(use, param.ann, gen.namespace):
             out += hinted_ctors(gen, cls, use) + gen.class_pool(cls, 1)[:4]
+        if not out and (use.attrs | use.methods) <= _FUNCTION_ATTRS:
+            # `func.__get__(obj)`, `f.__name__`: a plain function keeps it
+            out.append(ExprVal("lambda *args, **kwargs: args[0] if args else None",
+                               lambda: (lambda *a, **k: a[0] if a else None)))
         return out
     if use.elem is not None and (use.elem.attrs or use.elem.methods):
         items = []

@@ -183,3 +183,12 @@ def test_a_receiver_is_built_with_what_its_constructor_does_to_each_argument(ctx
     answer = explore(ctx, mod, "Replacer.label")
     assert answer["lines"]["reached"] == answer["lines"]["total"]
     assert pins(answer["tests"], "replacer = Replacer({}, "), [t["source"] for t in answer["tests"]]
+
+
+def test_a_parameter_used_as_a_function_gets_a_function(ctx, load):
+    mod = load("meth3", "def bind(instance, func, as_name):\n"
+                        "    setattr(instance, as_name, func.__get__(instance, instance.__class__))\n")
+    answer = explore(ctx, mod, "bind")
+    assert answer["lines"]["reached"] == answer["lines"]["total"]
+    assert pins(answer["tests"], "lambda *args, **kwargs:"), [t["source"] for t in answer["tests"]]
+    assert not pins(answer["tests"], "pytest.raises(AttributeError")
