@@ -1,16 +1,13 @@
 """Beyond the return value: the receiver's public state (its changed
 attributes and the callbacks' recorded calls are candidate assertions of
 observe.py), and whether an exception looks like a bug of the project
-(raised by the interpreter inside project code on valid-looking input)
-rather than a refusal it meant."""
+(raised by the interpreter inside project code on arguments that keep
+their contract) rather than a refusal it meant."""
 
-import inspect
 import linecache
 import os
-import typing
 
 from .contract import INTERPRETER_ERRORS, is_raise_line, origin, outside_contract
-
 
 
 def public_state(obj):

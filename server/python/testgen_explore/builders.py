@@ -13,7 +13,7 @@ import sys
 from .contract import broken_use, fits, uses
 from .source import STR_METHODS, find_def
 from .protocol import last_line
-from .values import OMIT, CtorVal, ExprVal, Lit, class_ref
+from .values import OMIT, ExprVal, Lit, class_ref
 
 _FUNCTION_ATTRS = set(dir(lambda: None))
 _FACTORY = re.compile(r"^(of|from_\w+|create\w*|build\w*|parse\w*|make\w*|new)$")
