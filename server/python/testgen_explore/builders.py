@@ -29,6 +29,7 @@ class Builders:
         self._attrs = {}
         self.errors = {}   # class -> why no instance could be built
         self._init_uses = {}
+        self._assigned_by_file = {}
 
     def project_classes(self):
         """Classes defined in the project's imported modules, in a stable order."""
@@ -63,17 +64,11 @@ class Builders:
     def _assigned(self, klass):
         mod = sys.modules.get(getattr(klass, "__module__", "") or "")
         path = getattr(mod, "__file__", None)
-        tree = self.ctx.parse(path) if path else None
-        if tree is None:
+        if not path:
             return set()
-        out = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and node.name == klass.__name__:
-                for n in ast.walk(node):
-                    if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) \
-                            and isinstance(n.value, ast.Name) and n.value.id == "self":
-                        out.add(n.attr)
-        return out
+        if path not in self._assigned_by_file:
+            self._assigned_by_file[path] = _self_attributes(self.ctx.parse(path))
+        return self._assigned_by_file[path].get(klass.__name__, set())
 
     def classes_for(self, use, ann=None, namespace=None):
         """Project classes with every attribute and method the use reads,
@@ -130,6 +125,21 @@ class Builders:
         if status == "raise":
             return "could not build a `%s`: its constructor raised %s" % (cls.__name__, last_line(res))
         return "could not build a `%s`: its constructor %s" % (cls.__name__, status)
+
+
+def _self_attributes(tree):
+    """{class name: names its methods assign on `self`} of a module."""
+    out = {}
+    if tree is None:
+        return out
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            names = out.setdefault(node.name, set())
+            for n in ast.walk(node):
+                if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) \
+                        and isinstance(n.value, ast.Name) and n.value.id == "self":
+                    names.add(n.attr)
+    return out
 
 
 def factory_vals(gen, cls, ref, depth):
