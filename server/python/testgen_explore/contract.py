@@ -19,7 +19,7 @@ import typing
 
 from .source import own_nodes
 from .typehints import NoneType, UNION_TYPES
-from .values import OMIT
+from .values import OMIT, Lit
 
 # Exceptions the interpreter raises by itself (a C builtin, an attribute
 # look-up, a subscript, an operator): the types a crash on a wrong-shaped
@@ -276,6 +276,8 @@ def _type_has(value, *dunders):
 
 
 def _numeric_text(value):
+    if type(value) not in (str, bytes):
+        return False
     try:
         float(value)
         return True
@@ -307,16 +309,18 @@ def broken_use(use, value):
         return "%s, subscripted" % type(value).__name__
     if use.stored and not _type_has(value, "__setitem__"):
         return "%s, assigned into" % type(value).__name__
-    if use.keys and isinstance(value, cabc.Mapping):
+    # (only the builtin containers are looked into: a project's own would
+    # run its code here, outside the guard)
+    if use.keys and type(value) is dict:
         absent = sorted(k for k in use.keys if k not in value)
         if absent:
             return "a mapping without the key %r" % absent[0]
-    if use.index >= 0 and isinstance(value, cabc.Sequence) and not isinstance(value, (str, bytes)):
+    if use.index >= 0 and type(value) in (list, tuple):
         if len(value) <= use.index:
             return "a sequence of %d items, indexed at %d" % (len(value), use.index)
     if use.iterated and not _type_has(value, "__iter__", "__getitem__"):
         return "%s, iterated" % type(value).__name__
-    if use.elem is not None and isinstance(value, (list, tuple, set, frozenset)):
+    if use.elem is not None and type(value) in (list, tuple, set, frozenset):
         for item in value:
             why = broken_use(use.elem, item)
             if why:
@@ -358,20 +362,27 @@ def _ann_name(ann):
     return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
 
 
-def breach(callee, vals):
-    """The first argument of a call (Vals, as the plan holds them) that
-    breaks its parameter's contract, as text; None when all keep it."""
+def breach(callee, built):
+    """The first argument of a call that breaks its parameter's contract,
+    as text; None when all keep it. `built` pairs each parameter with the
+    object the call got (nothing is built here: that would run project
+    code outside the guard)."""
     use_of = getattr(callee, "uses", None) or {}
-    for p, v in zip(callee.params, vals or []):
-        if v is OMIT:
-            continue
-        try:
-            built = v.build()
-        except Exception:
-            return "%s: its value could not be built" % p.name
-        why = param_breach(p, use_of.get(p.name), built)
+    for p, value in built or ():
+        why = param_breach(p, use_of.get(p.name), value)
         if why:
             return why
+    return None
+
+
+def static_step_breach(callee, vals):
+    """A setup step's literal argument that breaks its contract, or None."""
+    use_of = getattr(callee, "uses", None) or {}
+    for p, v in zip(callee.params, vals or []):
+        if isinstance(v, Lit) and v is not OMIT and p.kind != p.kind.VAR_POSITIONAL:
+            why = param_breach(p, use_of.get(p.name), v.value)
+            if why:
+                return why
     return None
 
 
@@ -428,9 +439,9 @@ def interpreter_error(ctx, exc):
 def _holds(value, obj):
     if value is obj:
         return True
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if type(value) in (list, tuple, set, frozenset):
         return any(x is obj for x in value)
-    if isinstance(value, dict):
+    if type(value) is dict:
         return any(x is obj for x in value.values())
     return False
 
@@ -438,14 +449,21 @@ def _holds(value, obj):
 def outside_contract(ctx, exc, callees_vals, built=()):
     """Why a call that raised `exc` broke its arguments' contract, or None
     when the exception is the project's own or the arguments keep it.
-    `built` pairs each parameter with the object passed: an AttributeError
+    `callees_vals`: the target's (callee, Vals) first, then the setup
+    steps'. `built` pairs each parameter of the target with the object
+    passed (checked against the contract); an AttributeError
     on an untyped parameter's value (or one of its items) is the value's
     shape, not the code's fault, even when a helper did the look-up."""
     if not interpreter_error(ctx, exc):
         return None
     head = "%s: %s" % (type(exc).__name__, str(exc)[:100])
-    for callee, vals in callees_vals:
-        why = breach(callee, vals)
+    steps = list(callees_vals)
+    if steps:
+        why = breach(steps[0][0], built)
+        if why:
+            return "%s, with %s" % (head, why)
+    for callee, vals in steps[1:]:
+        why = static_step_breach(callee, vals)
         if why:
             return "%s, with %s" % (head, why)
     # (`obj` is set by the interpreter from Python 3.10; None is an object too)
@@ -470,7 +488,7 @@ def _names_type(message, value):
     (`'NoneType' object is not subscriptable`, `unsupported operand
     type(s) for +: 'int' and 'str'`, `expected str, ..., not NoneType`)."""
     types = {type(value)}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if type(value) in (list, tuple, set, frozenset):
         types |= {type(x) for x in list(value)[:10]}
     for t in types:
         name = t.__name__

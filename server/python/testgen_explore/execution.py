@@ -161,13 +161,15 @@ class Callee:
 
     def named(self, vals, args, kwargs):
         """[(Param, built value)] of a call built from `vals`: which object
-        went to which parameter (a spread `*args` is left out)."""
+        went to which parameter (a spread `*args`: the tuple of its items)."""
         pos, kw = self.split(vals)
         by_val = {id(v): b for v, b in zip(pos, args)}
         by_val.update({id(v): kwargs[k] for k, v in kw if k in kwargs})
         out = []
         for p, v in zip(self.params, vals or []):
-            if v is not OMIT and p.kind != VAR_POS and id(v) in by_val:
+            if p.kind == VAR_POS and isinstance(v, SeqVal):
+                out.append((p, tuple(by_val[id(i)] for i in v.items if id(i) in by_val)))
+            elif v is not OMIT and id(v) in by_val:
                 out.append((p, by_val[id(v)]))
         return out
 
