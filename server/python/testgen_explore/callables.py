@@ -6,6 +6,7 @@ rendered as plain pytest functions."""
 import ast
 import copy
 import doctest
+import enum
 import functools
 import inspect
 import re
@@ -13,6 +14,8 @@ import sys
 import types
 
 from .assertions import bug_comment, public_state, suspected_bug
+from .builders import Builders
+from .contract import outside_contract
 from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
 from .frameworks.django import django_setup
 from .generation import Gen
@@ -154,6 +157,7 @@ class CallableExplorer(Explorer):
         self.check_safety(node, ns)
         self.setup_trace(code, node)
         self.gen = Gen(self.rng, self.callsites, ns, self.ctx.guard)
+        self.gen.builders = Builders(self.ctx)
         facts = FunctionFacts(node, ns)
         self.gen.default_facts = facts
         drop = self.kind in ("instance", "class", "init") or self.kind in _NEEDS_INSTANCE
@@ -170,23 +174,11 @@ class CallableExplorer(Explorer):
         if self.kind in _NEEDS_INSTANCE:
             self.ctors = self.gen.class_pool(self.cls, 0)
             if not self.ctors:
-                raise SkipTarget("cannot construct %s: %s" % (self.cls.__name__, self._ctor_error()))
+                raise SkipTarget(self.gen.builders.why_not(self.cls, self.gen))
             self.setups = self._setup_methods(tree, ns)
         self.var = snake(self.cls.__name__) if self.cls is not None else ""
         if self.var in ("result", "pytest", "asyncio", "math", self.name) or not self.var.isidentifier():
             self.var = "obj"
-
-    def _ctor_error(self):
-        spec = self.gen.ctor_spec(self.cls)
-        if spec is None:
-            return "no usable constructor signature"
-        val = self.gen._ctor_from(self.cls, class_ref(self.cls) or (self.cls.__name__, None), spec, 0, "base")
-        if val is None:
-            return "no arguments validate"
-        status, res = self.ctx.guard.run(val.build, 2.0, True)
-        if status == "raise":
-            return last_line(res)
-        return status
 
     def _setup_methods(self, tree, ns):
         """Public plain methods that can build state before the target runs."""
@@ -340,6 +332,7 @@ class CallableExplorer(Explorer):
             a, k = self.callee.build(plan.args)
         except Exception:
             return Outcome("discard")
+        built = self.callee.named(plan.args, a, k)
         value = exc = None
         how = self.static_how
         with self.ctx.tracer:
@@ -359,6 +352,7 @@ class CallableExplorer(Explorer):
         out = Outcome("raise", exc=exc) if exc is not None else Outcome("return", value=value)
         plan.how = how
         out.traced(self.ctx.tracer)
+        out.built = built
         out.before = before
         out.state = public_state(inst) if inst is not None else None
         out.recorded = [(r.name, r.recorded()) for r in recorders_in(plan.args)]
@@ -373,6 +367,22 @@ class CallableExplorer(Explorer):
             # sequence to extend (complete a task, then complete it again).
             self._remember(plan.ctor, plan.steps + [[self.name, self.callee, plan.args, how]])
         return out
+
+    def outside_contract(self, plan, out):
+        return outside_contract(self.ctx, out.exc,
+                                [(self.callee, plan.args)] + [(c, a) for _, c, a, _ in plan.steps],
+                                getattr(out, "built", ()))
+
+    def unbuilt(self):
+        """The parameters' classes that could not be built."""
+        b = self.gen.builders
+        for p in self.callee.params:
+            cls = p.ann if isinstance(p.ann, type) else None
+            if cls is None or cls.__module__ == "builtins" or issubclass(cls, enum.Enum):
+                continue
+            if class_ref(cls) is not None and not self.gen.class_pool(cls, 0):
+                return "%s (parameter `%s`)" % (b.why_not(cls, self.gen), p.name)
+        return None
 
     # -- rendering ---------------------------------------------------------------
 
@@ -459,7 +469,7 @@ class CallableExplorer(Explorer):
         bug = None
         if out.kind == "raise":
             vals = [(self.callee, plan.args)] + [(c, a) for _, c, a, _ in plan.steps]
-            bug = suspected_bug(self.ctx, out.exc, vals, call)
+            bug = suspected_bug(self.ctx, out.exc, vals, call, getattr(out, "built", ()))
             if bug is not None:
                 body = bug_comment(bug) + body
         body = self.preludes(plan) + body

@@ -7,6 +7,8 @@ import enum
 import inspect
 import itertools
 
+from .builders import contract_order, static_breach
+from .contract import uses
 from .recorders import Recorder, called_params, wants_recorder
 from .typehints import type_hints
 from .values import OMIT, Lit, SeqVal
@@ -62,6 +64,8 @@ class Callee:
 
         node = getattr(facts, "node", None)
         self.called = called_params(node, {p.name for p in self.params}) if node is not None else {}
+        # The evident use of each parameter: part of its contract (contract.py).
+        self.uses = uses(node, {p.name for p in self.params})
 
     def pool(self, param):
         if param.pool is None:
@@ -75,7 +79,7 @@ class Callee:
                 vals = [Lit(None)]
             if param.has_default and param.kind != POS_ONLY:
                 vals = [OMIT] + vals
-            param.pool = vals
+            param.pool = contract_order(self.gen, param, self.uses.get(param.name), vals)
         return param.pool
 
     def star_pool(self, param):
@@ -119,7 +123,12 @@ class Callee:
             elif p.has_default and p.kind != POS_ONLY and rng.random() < 0.3:
                 out.append(OMIT)
             else:
-                out.append(self.gen.random_val(p.ann, self.facts, p.name))
+                v = self.gen.random_val(p.ann, self.facts, p.name)
+                if static_breach(p, self.uses.get(p.name), v):
+                    # a draw that breaks the contract: one of the pool instead
+                    pool = self.pool(p)
+                    v = pool[rng.randrange(len(pool))]
+                out.append(v)
         return out
 
     def split(self, vals):
@@ -149,6 +158,20 @@ class Callee:
     def build(self, vals):
         args, kwargs = self.split(vals)
         return [a.build() for a in args], {k: v.build() for k, v in kwargs}
+
+    def named(self, vals, args, kwargs):
+        """[(Param, built value)] of a call built from `vals`: which object
+        went to which parameter (a spread `*args`: the tuple of its items)."""
+        pos, kw = self.split(vals)
+        by_val = {id(v): b for v, b in zip(pos, args)}
+        by_val.update({id(v): kwargs[k] for k, v in kw if k in kwargs})
+        out = []
+        for p, v in zip(self.params, vals or []):
+            if p.kind == VAR_POS and isinstance(v, SeqVal):
+                out.append((p, tuple(by_val[id(i)] for i in v.items if id(i) in by_val)))
+            elif v is not OMIT and id(v) in by_val:
+                out.append((p, by_val[id(v)]))
+        return out
 
     def render(self, vals):
         args, kwargs = self.split(vals)

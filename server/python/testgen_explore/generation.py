@@ -13,6 +13,7 @@ import math
 import re
 import typing
 
+from .builders import factory_vals
 from .inputs import structured_ints, structured_strings
 from .paths import PathVal, is_path_name
 from .source import dotted, literal_value, resolve
@@ -91,6 +92,9 @@ class Gen:
         self._pool_cache = {}
         self._ctor_cache = {}
         self._structured = {}
+        # The project's classes by what they have, and why one could not be
+        # built (builders.py); set by the explorer that has a context.
+        self.builders = None
 
     # -- primitives ---------------------------------------------------------
 
@@ -328,6 +332,9 @@ class Gen:
                     val = self._ctor_from(cls, ref, spec, depth, mode)
                     if val is not None and self._constructs(val):
                         out.append(val)
+            if not out:
+                # The constructor refused every attempt: its factories may not.
+                out += factory_vals(self, cls, ref, depth)
         if depth < 2:
             # Subclasses of the same package stand in for their base (a
             # `Field` parameter gets a `String()` and an `Integer()` too),
@@ -385,6 +392,9 @@ class Gen:
         pools = []
         for name, ann, required, _ in spec:
             p = self.pool(ann, None, name, depth + 1)
+            if self.builders is not None:
+                # the constructor's own body says what the field must be
+                p = self.builders.field_pool(self, cls, name, ann, not required, p)
             if not required:
                 p = [OMIT] + p
             pools.append(p or [Lit(None)])

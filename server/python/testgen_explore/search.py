@@ -170,6 +170,8 @@ class Explorer:
         completed = timeouts = 0
         unsafe = None
         refused = None  # why calls were not kept: a limit, a thread, a credential
+        outside = None  # (count, first reason): calls discarded for breaking the contract
+        seen_lines = set()  # lines any completed call ran, kept or not
         last_keep = 0
         for plan in self.plans():
             if self.calls >= self.max_calls:
@@ -202,8 +204,16 @@ class Explorer:
                 continue
             if out.kind not in ("return", "raise"):
                 continue
+            seen_lines |= out.lines & self.total
             if out.kind == "raise" and missing_state(self.ctx, out.exc):
                 continue  # our object lacked state a real caller sets up first
+            if out.kind == "raise":
+                why = self.outside_contract(plan, out)
+                if why:
+                    # the interpreter's error on an argument no caller could
+                    # pass: a test would pin the harness's misuse
+                    outside = (outside[0] + 1, outside[1]) if outside else (1, why)
+                    continue
             if out.db and not self.ctx.django.db_ok:
                 continue  # the database is not usable here (not sqlite)
             new_lines = (out.lines & self.total) - cum_lines
@@ -250,12 +260,37 @@ class Explorer:
         tests = self.finish_tests(tests)
         return {
             "status": "ok",
-            "reason": None,
+            "reason": None if tests else self.why_no_test(seen_lines, outside),
             "calls": self.calls,
             "capped": self.capped,
             "lines": {"total": sorted(self.total), "reached": sorted(reached)},
             "tests": tests,
         }
+
+    def outside_contract(self, plan, out):
+        """Why a call that raised broke its arguments' contract (the call is
+        then discarded), or None; CallableExplorer knows the parameters."""
+        return None
+
+    def why_no_test(self, seen_lines, outside):
+        """The reason a target gets no test, as specific as the search knows."""
+        parts = []
+        unbuilt = self.unbuilt()
+        if unbuilt:
+            parts.append(unbuilt)
+        if outside:
+            parts.append("%d call%s discarded: the interpreter's error on an argument outside "
+                         "the contract (%s)" % (outside[0], "" if outside[0] == 1 else "s", outside[1]))
+        missed = sorted(self.total - seen_lines)
+        if missed:
+            parts.append("no argument reached line %d" % missed[0])
+        elif self.total and not outside:
+            parts.append("calls reached every line but none gave a test that passes as written")
+        return "; ".join(parts) or None
+
+    def unbuilt(self):
+        """Why an object the target needs could not be built, or None."""
+        return None
 
     def finish_tests(self, tests):
         """The kept tests, last touches made (CallableExplorer chooses their

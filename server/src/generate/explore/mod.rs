@@ -390,6 +390,12 @@ fn explored(answer: ExploreAnswer) -> Explored {
             .unwrap_or_else(|| "no reason given".into())
     };
     match answer.status {
+        // No test kept: the harness says why (an object it could not
+        // build, calls outside the contract, a line no argument reached),
+        // which the report shows instead of a generic "no passing test".
+        Status::Ok if answer.tests.is_empty() && answer.reason.is_some() => {
+            Explored::Skipped(reason())
+        }
         Status::Ok => Explored::Tests(answer.tests),
         Status::Skipped => Explored::Skipped(reason()),
         Status::Error => Explored::Skipped(format!("harness error: {}", reason())),
@@ -461,4 +467,32 @@ fn app_modules(env: &Env, index: &Index, fw: &str, class: &str) -> Vec<String> {
 /// The directory harness scripts are written to: inside the workspace.
 pub fn cache_dir(root: &Path) -> PathBuf {
     root.join(crate::workspace::artifacts::DIR).join("explore")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(v: serde_json::Value) -> ExploreAnswer {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_target_without_a_test_carries_the_harness_reason() {
+        let why = "could not build a `Cart`: its constructor raised ValueError: bad currency";
+        let got = explored(answer(serde_json::json!({
+            "id": 1, "status": "ok", "reason": why, "tests": []
+        })));
+        assert!(
+            matches!(got, Explored::Skipped(ref r) if r == why),
+            "{got:?}"
+        );
+        let kept = explored(answer(serde_json::json!({
+            "id": 1, "status": "ok", "reason": null, "tests": []
+        })));
+        assert!(
+            matches!(kept, Explored::Tests(ref t) if t.is_empty()),
+            "{kept:?}"
+        );
+    }
 }

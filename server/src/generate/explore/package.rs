@@ -30,12 +30,20 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/assertions.py"),
     ),
     (
+        "testgen_explore/builders.py",
+        include_str!("../../../python/testgen_explore/builders.py"),
+    ),
+    (
         "testgen_explore/callables.py",
         include_str!("../../../python/testgen_explore/callables.py"),
     ),
     (
         "testgen_explore/context.py",
         include_str!("../../../python/testgen_explore/context.py"),
+    ),
+    (
+        "testgen_explore/contract.py",
+        include_str!("../../../python/testgen_explore/contract.py"),
     ),
     (
         "testgen_explore/execution.py",
