@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The VS Code extension from a clean checkout: install exactly the locked
-# dependencies, lint, type-check and bundle, run the unit tests, package.
+# dependencies, lint, type-check and bundle, run the unit tests, package,
+# then drive the packaged extension against the real server (smoke/).
 # Prints the path of the .vsix last.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,5 +24,10 @@ if ! python3 -c 'import sys, zipfile; sys.exit(b"workspace/executeCommand" not i
   echo "ci.sh: extension/dist/extension.js in $vsix does not contain vscode-languageclient" >&2
   exit 1
 fi
+# The packaged bundle against the real server (target/release/testgen, which
+# `cargo test --release` built before this script in CI), under node with
+# only the `vscode` module replaced (smoke/fake-vscode.js): diagnostics,
+# lenses, Generate with the file on disk, coverageChanged and FileCoverage.
+bash smoke/run.sh "$vsix"
 echo "ci.sh: done in $(( $(date +%s) - start )) s"
 echo "$vsix"

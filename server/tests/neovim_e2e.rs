@@ -17,15 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Steps that wait for server work the lead has not landed yet. They run
-/// and are reported, but do not fail the test; a listed step that passes
-/// fails it, so the list cannot go stale: remove its name when the feature
-/// lands.
-/// - `report-text`: `testgen.showReport` (docs/lsp-extensions.md) is not
-///   implemented by the server yet; `report-shown` checks meanwhile that
-///   its error reaches the user once and readable.
-/// - `import-error`: an import / collection error of the suite shown as a
-///   diagnostic.
+/// Steps that wait for server work not landed yet (none now). They run and
+/// are reported, but do not fail the test; a listed step that passes fails
+/// it, so the list cannot go stale: remove its name when the feature lands.
 const PENDING: &[&str] = &[];
 
 /// Every step of driver.lua, in order.
@@ -94,13 +88,14 @@ enum Start {
 }
 
 /// The init file: the plugin on the runtimepath, the server started with
-/// the release binary and the test interpreter, then the driver.
-fn write_init(dir: &Path, project: &Path, progress: &Path, start: Start) -> PathBuf {
+/// the release binary and the test interpreter, then the driver
+/// (`server/tests/neovim/<driver>`).
+fn write_init(dir: &Path, project: &Path, progress: &Path, start: Start, driver: &str) -> PathBuf {
     let repo = common::repo_root();
     // A copy of doc/, so that :helptags writes no tags file into the repo.
     let helprt = dir.join("helprt");
     common::copy_tree(&repo.join("editors/neovim/doc"), &helprt.join("doc"));
-    let bin = lua_str(Path::new(env!("CARGO_BIN_EXE_testgen")));
+    let bin = lua_str(&common::testgen_bin());
     let python = lua_str(&common::python());
     let (start_lua, short) = match start {
         Start::Setup => (
@@ -140,7 +135,7 @@ dofile({driver})
         progress = lua_str(progress),
         helprt = lua_str(&helprt),
         timeout = STEP_TIMEOUT.as_millis(),
-        driver = lua_str(&repo.join("server/tests/neovim/driver.lua")),
+        driver = lua_str(&repo.join("server/tests/neovim").join(driver)),
     );
     std::fs::write(&init, text).unwrap();
     init
@@ -211,7 +206,13 @@ fn session(start: Start) -> Session {
     let project = common::copy_to_temp(&common::fixture("plainlib"));
     let dir = tempfile::tempdir().unwrap();
     let progress_file = dir.path().join("progress.json");
-    let init = write_init(dir.path(), project.path(), &progress_file, start);
+    let init = write_init(
+        dir.path(),
+        project.path(),
+        &progress_file,
+        start,
+        "driver.lua",
+    );
     let started = Instant::now();
     let (status, nvim_out) = run_session(dir.path(), project.path(), &init);
     let progress = std::fs::read_to_string(&progress_file)
@@ -359,4 +360,83 @@ fn vim_lsp_enable_starts_the_same_client() {
         "uncovered-diagnostics",
         "code-lenses",
     ]);
+}
+
+/// :TestgenCancel (the plugin's cancel button: Neovim draws none for a
+/// progress) stops a generation over a module of slow functions within
+/// 2 s: the answer says cancelled, no process of the project is left,
+/// nothing is written, the measured coverage is untouched.
+#[test]
+fn testgen_cancel_stops_a_generation() {
+    let project = common::slow_project();
+    let root = project.path();
+    let measured = |root: &Path| std::fs::read(root.join(".testgen/coverage.xml")).ok();
+    let before = measured(root);
+    assert!(before.is_some(), "the project was measured");
+    let dir = tempfile::tempdir().unwrap();
+    let progress_file = dir.path().join("progress.json");
+    let init = write_init(dir.path(), root, &progress_file, Start::Setup, "cancel.lua");
+    let (status, nvim_out) = run_session(dir.path(), root, &init);
+    let r: Value = std::fs::read_to_string(&progress_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let report = format!(
+        "{r:#}\nexit {status:?}\nnvim output:\n{nvim_out}\nserver log:\n{}",
+        server_log(dir.path())
+    );
+    assert_eq!(r["done"], true, "{report}");
+    assert!(r.get("fatal").is_none(), "{report}");
+    assert_eq!(r["cancellable"], true, "a cancellable progress: {report}");
+    assert_eq!(r["harness"], true, "the harness explored: {report}");
+    assert!(
+        r["running_before"].as_u64().unwrap_or(0) > 0,
+        "work ran before the cancel: {report}"
+    );
+    assert_eq!(
+        r["answer"]["result"]["cancelled"], true,
+        "answered as cancelled: {report}"
+    );
+    let stopped = r["stopped_ms"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        stopped < 2000 && r["left"].as_array().is_some_and(|l| l.is_empty()),
+        "every process of the project gone within 2 s: {report}"
+    );
+    eprintln!(
+        "neovim: answered {}ms and stopped {stopped}ms after :TestgenCancel",
+        r["answer_ms"]
+    );
+    assert!(
+        r["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("nothing was written")),
+        "the user is told: {report}"
+    );
+    assert!(
+        !root.join("tests/generated").exists()
+            || std::fs::read_dir(root.join("tests/generated"))
+                .unwrap()
+                .count()
+                == 0,
+        "nothing written: {report}"
+    );
+    assert!(
+        r["buffers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["modified"] == false
+                && !b["name"].as_str().unwrap_or("").contains("generated")),
+        "no edit reached a buffer: {report}"
+    );
+    assert_eq!(measured(root), before, "coverage untouched: {report}");
+    assert!(
+        common::processes_naming(root, 0).is_empty(),
+        "nothing of the project runs after the session"
+    );
 }

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
-const record = { messages: [], statusBar: [], runs: [], output: [], context: {}, controller: undefined };
+const record = { messages: [], statusBar: [], runs: [], output: [], context: {}, controller: undefined, codeLensProviders: [] };
 
 class Disposable {
   constructor(f) {
@@ -268,8 +268,27 @@ const window = withStubs({
   withProgress: (_o, task) => task({ report() {} }, new CancellationTokenSource().token),
 });
 
+// Code lenses as VS Code asks for them: the drive script calls the
+// registered providers (vscode-languageclient's) the way the editor does.
+class CodeLens {
+  constructor(range, command) {
+    this.range = range;
+    this.command = command;
+  }
+  get isResolved() {
+    return !!this.command;
+  }
+}
+
 const languages = withStubs({
   createDiagnosticCollection,
+  registerCodeLensProvider(selector, provider) {
+    const entry = { selector, provider };
+    record.codeLensProviders.push(entry);
+    return new Disposable(() => {
+      record.codeLensProviders = record.codeLensProviders.filter((e) => e !== entry);
+    });
+  },
   getDiagnostics: (uri) => diagnosticsByUri().get(uri.toString()) || [],
   match: () => 10,
 });
@@ -390,6 +409,7 @@ const known = {
   Position,
   Range,
   Diagnostic,
+  CodeLens,
   CancellationTokenSource,
   CancellationError: class CancellationError extends Error {},
   CodeActionKind: {

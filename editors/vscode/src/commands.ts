@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { Middleware } from 'vscode-languageclient/node';
 
 import { ClientCommands, parseShowReport, ServerCommands } from './pure/protocol';
-import { errorToShow, failingTests, generateMessage, runMessage } from './pure/present';
+import { cancelledMessage, errorToShow, failingTests, generateMessage, runMessage } from './pure/present';
 import type { TestgenServer } from './server';
 
 type Next = Parameters<NonNullable<Middleware['executeCommand']>>[2];
@@ -98,6 +98,11 @@ async function showReport(result: unknown, output: vscode.OutputChannel): Promis
 }
 
 async function present(command: string, result: unknown, output: vscode.OutputChannel): Promise<void> {
+  const cancelled = cancelledMessage(result);
+  if (cancelled !== undefined) {
+    vscode.window.setStatusBarMessage(cancelled, 5000);
+    return;
+  }
   switch (command) {
     case ServerCommands.showReport:
       await showReport(result, output);

@@ -1,70 +1,23 @@
-// The test-coverage API of VS Code 1.88, declared here because the
-// extension builds against @types/vscode 1.82 (its engines floor; vsce
-// refuses newer types). Reached only through `coverageApi()`, which checks
-// at run time that the editor has it, so nothing here is used on 1.82–1.87.
+// The test-coverage API of VS Code 1.88 (the extension's engines floor, the
+// version that finalised it), as far as the extension uses it. Reached only
+// through `coverageApi()`, which still checks at run time that the host has
+// it: an editor built on an older VS Code (a fork) then gets the status bar
+// and diagnostics without the coverage view instead of a crash.
 
 import * as vscode from 'vscode';
 
-export interface TestCoverageCount {
-  covered: number;
-  total: number;
-}
+export type FileCoverage = vscode.FileCoverage;
+export type FileCoverageDetail = vscode.FileCoverageDetail;
+export type CoverageTestRun = vscode.TestRun;
+export type CoverageRunProfile = vscode.TestRunProfile;
 
-export interface FileCoverage {
-  readonly uri: vscode.Uri;
-  statementCoverage: TestCoverageCount;
-  branchCoverage?: TestCoverageCount;
-  declarationCoverage?: TestCoverageCount;
-}
-
-export interface StatementCoverage {
-  executed: number | boolean;
-  location: vscode.Position | vscode.Range;
-}
-
-export interface BranchCoverage {
-  executed: number | boolean;
-}
-
-export interface DeclarationCoverage {
-  name: string;
-  executed: number | boolean;
-  location: vscode.Position | vscode.Range;
-}
-
-export type FileCoverageDetail = StatementCoverage | DeclarationCoverage;
-
-export interface CoverageTestRun extends vscode.TestRun {
-  addCoverage(fileCoverage: FileCoverage): void;
-}
-
-export interface CoverageRunProfile extends vscode.TestRunProfile {
-  loadDetailedCoverage?: (
-    testRun: vscode.TestRun,
-    fileCoverage: FileCoverage,
-    token: vscode.CancellationToken,
-  ) => Thenable<FileCoverageDetail[]>;
-}
-
+/** The classes the coverage view builds, taken from the host at run time. */
 export interface CoverageApi {
-  TestCoverageCount: new (covered: number, total: number) => TestCoverageCount;
-  FileCoverage: new (
-    uri: vscode.Uri,
-    statementCoverage: TestCoverageCount,
-    branchCoverage?: TestCoverageCount,
-    declarationCoverage?: TestCoverageCount,
-  ) => FileCoverage;
-  StatementCoverage: new (
-    executed: number | boolean,
-    location: vscode.Position | vscode.Range,
-    branches?: BranchCoverage[],
-  ) => StatementCoverage;
-  BranchCoverage: new (executed: number | boolean, location?: vscode.Position | vscode.Range, label?: string) => BranchCoverage;
-  DeclarationCoverage: new (
-    name: string,
-    executed: number | boolean,
-    location: vscode.Position | vscode.Range,
-  ) => DeclarationCoverage;
+  TestCoverageCount: typeof vscode.TestCoverageCount;
+  FileCoverage: typeof vscode.FileCoverage;
+  StatementCoverage: typeof vscode.StatementCoverage;
+  BranchCoverage: typeof vscode.BranchCoverage;
+  DeclarationCoverage: typeof vscode.DeclarationCoverage;
   /** TestRunProfileKind.Coverage (3 in VS Code's API). */
   coverageKind: vscode.TestRunProfileKind;
 }

@@ -62,7 +62,7 @@ export class CoverageView implements vscode.Disposable {
       return;
     }
     const request = new vscode.TestRunRequest(undefined, undefined, this.profile);
-    const run = this.controller.createTestRun(request, 'testgen coverage', false) as CoverageTestRun;
+    const run = this.controller.createTestRun(request, 'testgen coverage', false);
     this.addCoverage(run);
     run.end();
   }
@@ -94,7 +94,7 @@ export class CoverageView implements vscode.Disposable {
       this.controller.items.forEach((i) => items.push(i));
     }
     const excluded = new Set((request.exclude ?? []).map((i) => i.id));
-    const run = this.controller.createTestRun(request, 'testgen', false) as CoverageTestRun;
+    const run = this.controller.createTestRun(request, 'testgen', false);
     this.profileRuns++;
     try {
       for (const item of items.filter((i) => !excluded.has(i.id) && i.uri)) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
+  cancelledMessage,
   errorToShow,
   failingTests,
   generateMessage,
@@ -132,5 +133,20 @@ describe('command answers', () => {
     assert.equal(errorToShow({ code: -32800, message: 'cancelled' }), undefined);
     assert.equal(errorToShow({ code: -32602, message: 'file:///x: not a file of a workspace folder' }), 'testgen: file:///x: not a file of a workspace folder');
     assert.equal(errorToShow(new Error('the testgen server is not running')), 'testgen: the testgen server is not running');
+  });
+});
+
+describe('cancelled commands', () => {
+  it('says what the server said when the user cancelled from the progress', () => {
+    assert.equal(
+      cancelledMessage({ cancelled: true, applied: 'nothing', message: 'testgen: cancelled; nothing was written' }),
+      'testgen: cancelled; nothing was written',
+    );
+    assert.equal(cancelledMessage({ cancelled: true }), 'testgen: cancelled; nothing was written');
+  });
+  it('leaves every other answer to its own message', () => {
+    assert.equal(cancelledMessage({ tests_written: 2 }), undefined);
+    assert.equal(cancelledMessage({ cancelled: false }), undefined);
+    assert.equal(cancelledMessage(null), undefined);
   });
 });

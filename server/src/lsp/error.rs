@@ -10,13 +10,19 @@ pub enum LspError {
     /// workspace (-32602).
     #[error("{0}")]
     InvalidParams(String),
-    /// A valid request that could not be carried out: no interpreter, the
-    /// fixer not available (-32803, LSP's RequestFailed).
+    /// A valid request that could not be carried out: no interpreter, a
+    /// buffer with unsaved changes, a generation that failed (-32803, LSP's
+    /// RequestFailed).
     #[error("{0}")]
     RequestFailed(String),
     /// No such method or command (-32601).
     #[error("{0}")]
     MethodNotFound(String),
+    /// The user cancelled the work (its progress, or the request): what it
+    /// would have written was not written (-32800, LSP's RequestCancelled,
+    /// the answer tower-lsp-server gives to `$/cancelRequest` too).
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 pub type LspResult<T> = Result<T, LspError>;
@@ -27,6 +33,7 @@ impl From<LspError> for Error {
             LspError::InvalidParams(_) => ErrorCode::InvalidParams,
             LspError::RequestFailed(_) => ErrorCode::ServerError(-32803),
             LspError::MethodNotFound(_) => ErrorCode::MethodNotFound,
+            LspError::Cancelled(_) => ErrorCode::RequestCancelled,
         };
         Error {
             code,

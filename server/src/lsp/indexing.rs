@@ -25,13 +25,7 @@ pub async fn index_folders(
         .read()
         .map(|f| f.clone())
         .unwrap_or_default();
-    let task = progress::begin(
-        &session.client,
-        session.caps().work_done_progress,
-        "testgen: indexing",
-        false,
-    )
-    .await;
+    let task = session.progress("testgen: indexing", None).await;
     let mut opened = Vec::new();
     for root in folders {
         match open_one(&task, root).await {

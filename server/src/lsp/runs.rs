@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use crate::index::model::RelPath;
 use crate::runner::{self, Change, RunOutcome, RunRequest, Selection, TestRun};
 
-use super::progress;
 use super::session::Session;
 use super::state::WorkspaceState;
 
@@ -26,8 +25,6 @@ pub struct Runs {
     current: Mutex<Option<CancellationToken>>,
     /// Held for the duration of a run: runs never overlap.
     lock: tokio::sync::Mutex<()>,
-    /// The progress token of the run in flight, for workDoneProgress/cancel.
-    progress_token: Mutex<Option<String>>,
 }
 
 impl Runs {
@@ -41,18 +38,6 @@ impl Runs {
     pub fn cancel_current(&self) {
         if let Some(t) = self.current.lock().ok().and_then(|c| c.clone()) {
             t.cancel();
-        }
-    }
-
-    /// Cancels the run whose progress token the client cancelled.
-    pub fn cancel_token(&self, token: &str) {
-        let matches = self
-            .progress_token
-            .lock()
-            .map(|t| t.as_deref() == Some(token))
-            .unwrap_or(false);
-        if matches {
-            self.cancel_current();
         }
     }
 }
@@ -93,6 +78,7 @@ pub fn on_save(session: Arc<Session>, runs: Arc<Runs>, ws: Arc<WorkspaceState>, 
             &ws,
             Selection::Affected(changes.clone()),
             "on save",
+            &CancellationToken::new(),
         )
         .await;
         if done.is_some_and(|r| r.outcome != RunOutcome::Cancelled) {
@@ -107,32 +93,29 @@ pub fn on_save(session: Arc<Session>, runs: Arc<Runs>, ws: Arc<WorkspaceState>, 
 
 /// Runs tests with progress, then reloads the data and republishes. Errors
 /// (no Python, no pytest-cov, a crashed run) are shown, never swallowed.
+/// The run stops (its process group killed, the coverage view left as it
+/// was) when `cancel` is cancelled, when the user cancels its progress, or
+/// when a newer save comes; it then ends as `RunOutcome::Cancelled`.
 pub async fn run(
     session: &Arc<Session>,
     runs: &Arc<Runs>,
     ws: &Arc<WorkspaceState>,
     selection: Selection,
     why: &str,
+    cancel: &CancellationToken,
 ) -> Option<TestRun> {
-    let _guard = runs.lock.lock().await;
-    let token = CancellationToken::new();
+    let _guard = tokio::select! {
+        g = runs.lock.lock() => g,
+        _ = cancel.cancelled() => return None,
+    };
+    let token = cancel.child_token();
     if let Ok(mut c) = runs.current.lock() {
         *c = Some(token.clone());
     }
     let settings = session.config(ws.root());
-    let task = progress::begin(
-        &session.client,
-        session.caps().work_done_progress,
-        &format!("testgen: running tests ({why})"),
-        true,
-    )
-    .await;
-    if let (Ok(mut t), Some(tok)) = (runs.progress_token.lock(), task.token()) {
-        *t = Some(match tok {
-            tower_lsp_server::ls_types::NumberOrString::String(s) => s.clone(),
-            tower_lsp_server::ls_types::NumberOrString::Number(n) => n.to_string(),
-        });
-    }
+    let task = session
+        .progress(&format!("testgen: running tests ({why})"), Some(&token))
+        .await;
     let follower = task.follow();
     let percent = follower.value.clone();
     let req = RunRequest {

@@ -19,6 +19,9 @@ use super::runs::Runs;
 use super::session::Session;
 use super::watch::WatchHandle;
 
+/// Cheap to clone (shared handles): long commands take a clone into the
+/// background task they run in.
+#[derive(Clone)]
 pub struct Backend {
     pub session: Arc<Session>,
     pub runs: Arc<Runs>,
@@ -66,6 +69,7 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         self.runs.cancel_current();
+        self.session.cancellable.cancel_all();
         Ok(())
     }
 

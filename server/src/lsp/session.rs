@@ -19,9 +19,10 @@ use crate::workspace;
 
 use super::document::{Document, Encoding};
 use super::line_map::LineMap;
+use super::progress;
 use super::render::{self, View};
 use super::state::WorkspaceState;
-use crate::config::{self, Config, Layer, Source};
+use crate::config::{self, Config, ConfigError, Layer, Source};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientCaps {
@@ -54,6 +55,8 @@ pub struct Session {
     /// Why the last generation of a file wrote nothing for some of its
     /// functions: (qualname, reason), by absolute path.
     pub skipped: DashMap<PathBuf, Vec<(String, String)>>,
+    /// The long work the editor can cancel from its progress.
+    pub cancellable: Arc<progress::Cancellable>,
 }
 
 /// A file of a workspace, from a URI.
@@ -77,7 +80,22 @@ impl Session {
             published: Mutex::new(HashSet::new()),
             ready: tokio::sync::watch::Sender::new(false),
             skipped: DashMap::new(),
+            cancellable: Arc::default(),
         }
+    }
+
+    /// Begins a work-done progress; with `cancel`, a cancellable one whose
+    /// cancel button (`window/workDoneProgress/cancel`) cancels that token.
+    pub async fn progress(
+        &self,
+        title: &str,
+        cancel: Option<&tokio_util::sync::CancellationToken>,
+    ) -> progress::Task {
+        let cancel = cancel.map(|token| progress::Cancel {
+            registry: &self.cancellable,
+            token,
+        });
+        progress::begin(&self.client, self.caps().work_done_progress, title, cancel).await
     }
 
     pub fn is_ready(&self) -> bool {
@@ -132,9 +150,9 @@ impl Session {
         &self,
         source: Source,
         value: serde_json::Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), ConfigError> {
         // Checked once here, so a bad value is reported when it arrives.
-        Layer::from_json(source, &value, None).map_err(|e| e.to_string())?;
+        Layer::from_json(source, &value, None)?;
         {
             let mut e = self.editor.lock().unwrap_or_else(|e| e.into_inner());
             match source {
@@ -147,14 +165,14 @@ impl Session {
 
     /// Recomputes each folder's configuration: the editor's layers, the
     /// folder's pyproject.toml, the environment. All or nothing.
-    pub fn recompute_configs(&self) -> Result<(), String> {
+    pub fn recompute_configs(&self) -> Result<(), ConfigError> {
         let folders = self.folders.read().map(|f| f.clone()).unwrap_or_default();
         let editor = self.editor.lock().map(|e| e.clone()).unwrap_or_default();
         let mut fresh = HashMap::new();
         for root in folders {
             let python_root = workspace::python_root_of(&root);
             let layers = editor.layers(Some(&root));
-            let c = config::load(&root, &python_root, &layers, None).map_err(|e| e.to_string())?;
+            let c = config::load(&root, &python_root, &layers, None)?;
             // Keyed like WorkspaceState::root(): canonical.
             fresh.insert(root.canonicalize().unwrap_or(root), Arc::new(c));
         }

@@ -20,7 +20,20 @@ pub struct WatchHandle {
     _watcher: notify::RecommendedWatcher,
 }
 
-pub fn start(session: Arc<Session>, ws: Arc<WorkspaceState>) -> Result<WatchHandle, String> {
+/// Why a folder cannot be watched (the server then works without noticing
+/// changes made outside the editor).
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot watch files: {0}")]
+    Start(notify::Error),
+    #[error("cannot watch {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: notify::Error,
+    },
+}
+
+pub fn start(session: Arc<Session>, ws: Arc<WorkspaceState>) -> Result<WatchHandle, WatchError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
@@ -32,10 +45,13 @@ pub fn start(session: Arc<Session>, ws: Arc<WorkspaceState>) -> Result<WatchHand
             }
         }
     })
-    .map_err(|e| format!("cannot watch files: {e}"))?;
+    .map_err(WatchError::Start)?;
     watcher
         .watch(ws.root(), RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", ws.root().display()))?;
+        .map_err(|source| WatchError::Folder {
+            path: ws.root().to_path_buf(),
+            source,
+        })?;
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             let mut batch = BTreeSet::from([first]);

@@ -275,9 +275,13 @@ async fn run_tests_in_span(
         tracing::info!("a selected test module does not import: running {files:?}");
         finished = pytest(project, &interp.path, req, &art, scope, &files, cancel).await?;
     }
+    let cancelled = finished.exit == process::Exit::Cancelled;
     // pytest-cov wrote the report beside its place; readers (the editor's
-    // watcher) only ever see a whole file.
-    let _ = std::fs::rename(art.coverage_xml_tmp(), &art.coverage_xml);
+    // watcher) only ever see a whole file. A cancelled run keeps what was
+    // measured before it: nothing of it replaces the last results.
+    if !cancelled {
+        let _ = std::fs::rename(art.coverage_xml_tmp(), &art.coverage_xml);
+    }
 
     let mut tests = read_junit(&art.junit_xml);
     resolve::locate(&mut tests, &project.root, &project.python_root);
@@ -287,7 +291,9 @@ async fn run_tests_in_span(
     } else {
         None
     };
-    save_results(&art, scope, &tests);
+    if !cancelled {
+        save_results(&art, scope, &tests);
+    }
     let counts = Counts::of(&tests);
     tracing::info!(?outcome, ?counts, "pytest finished");
     Ok(TestRun {

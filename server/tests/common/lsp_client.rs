@@ -316,6 +316,11 @@ impl LspClient {
         self.child.try_wait().unwrap()
     }
 
+    /// The server's process id (to look for its children in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }

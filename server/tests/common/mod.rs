@@ -189,3 +189,73 @@ pub fn sdist(name: &str, version: &str) -> (tempfile::TempDir, PathBuf) {
 }
 pub mod llm_run;
 pub mod llm_stub;
+
+/// Functions of the slow module: each costs the harness its whole budget.
+pub const SLOW_FUNCTIONS: usize = 16;
+
+/// A project whose `slowlib/work.py` holds [`SLOW_FUNCTIONS`] functions
+/// that sleep on every call (generation over it runs for minutes), with a
+/// passing suite measured by `testgen test` (coverage on disk, as an
+/// editor finds a tested project).
+pub fn slow_project() -> tempfile::TempDir {
+    let p = tempfile::tempdir().unwrap();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("slowlib")).unwrap();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[project]\nname = \"slowlib\"\nversion = \"0.1.0\"\n\n\
+         [tool.pytest.ini_options]\npythonpath = [\".\"]\ntestpaths = [\"tests\"]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("slowlib/__init__.py"), "").unwrap();
+    let mut module = String::from("\"\"\"Functions that take their time.\"\"\"\nimport time\n");
+    for i in 0..SLOW_FUNCTIONS {
+        module.push_str(&format!(
+            "\n\ndef slow_{i}(n):\n    time.sleep(0.25)\n    if n > {i}:\n        return n * {i}\n    return -n\n"
+        ));
+    }
+    std::fs::write(root.join("slowlib/work.py"), module).unwrap();
+    std::fs::write(
+        root.join("tests/test_work.py"),
+        "from slowlib.work import slow_0\n\n\ndef test_slow_0():\n    assert slow_0(0) == 0\n",
+    )
+    .unwrap();
+    let py = python();
+    let out = testgen(&[
+        "test",
+        root.to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p
+}
+
+/// Live processes (other than `server` and this one) whose command line names `root`:
+/// a grandchild the server lost track of would be reparented to init.
+pub fn processes_naming(root: &Path, server: u32) -> Vec<(u32, String)> {
+    let needle = root.to_str().unwrap();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if p == server || p == std::process::id() {
+            continue;
+        }
+        let zombie = std::fs::read_to_string(e.path().join("stat"))
+            .is_ok_and(|s| s.rfind(')').is_some_and(|i| s[i + 2..].starts_with('Z')));
+        let cmd =
+            String::from_utf8_lossy(&std::fs::read(e.path().join("cmdline")).unwrap_or_default())
+                .replace('\0', " ");
+        if !zombie && cmd.contains(needle) {
+            out.push((p, cmd));
+        }
+    }
+    out
+}

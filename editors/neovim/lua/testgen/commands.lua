@@ -27,6 +27,13 @@ local function request(client, method, params, handler, bufnr)
   return client.request(method, params, handler, bufnr)
 end
 
+local function send_notification(client, method, params)
+  if vim.fn.has("nvim-0.11") == 1 then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
 local function done(command, result, err)
   vim.api.nvim_exec_autocmds("User", {
     pattern = "TestgenDone",
@@ -45,7 +52,10 @@ function M.execute(bufnr, name, argument, on_result)
   end
   local params = { command = "testgen." .. name, arguments = { argument or vim.empty_dict() } }
   request(client, "workspace/executeCommand", params, function(err, result)
-    if err then
+    if type(result) == "table" and result.cancelled == true then
+      -- :TestgenCancel stopped it: not a failure, and nothing was written.
+      notify((tostring(result.message or "cancelled"):gsub("^testgen: ", "")))
+    elseif err then
       local message = err.message or vim.inspect(err)
       -- The server shows most of its errors itself, and its message may
       -- arrive just after this answer: wait a moment before showing it.
@@ -59,6 +69,51 @@ function M.execute(bufnr, name, argument, on_result)
     end
     done(name, result, err)
   end, bufnr)
+end
+
+--- testgen's cancellable work in flight (generation, fix, test run), by
+--- client id: progress token -> title, from the server's `$/progress`
+--- begin (cancellable) until its end. Neovim draws no cancel button for a
+--- progress; :TestgenCancel is that button.
+M.in_flight = {}
+
+--- LspProgress (Neovim >= 0.10): follows testgen's cancellable progress.
+function M.track_progress(args)
+  local data = args.data or {}
+  local p = data.params
+  local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
+  if not (p and type(p.value) == "table" and client and client.name == "testgen") then
+    return
+  end
+  local work = M.in_flight[data.client_id] or {}
+  M.in_flight[data.client_id] = work
+  if p.value.kind == "begin" and p.value.cancellable then
+    work[p.token] = p.value.title or "testgen"
+  elseif p.value.kind == "end" then
+    work[p.token] = nil
+  end
+end
+
+--- :TestgenCancel: stops testgen's work in flight as a progress's cancel
+--- button does (`window/workDoneProgress/cancel`): its processes are
+--- killed and nothing it would have written is written.
+function M.cancel()
+  local titles = {}
+  for client_id, work in pairs(M.in_flight) do
+    local client = vim.lsp.get_client_by_id(client_id)
+    for token, title in pairs(work) do
+      if client then
+        send_notification(client, "window/workDoneProgress/cancel", { token = token })
+        table.insert(titles, (title:gsub("^testgen: ", "")))
+      end
+    end
+  end
+  if #titles == 0 then
+    notify("nothing to cancel")
+  else
+    notify("cancelling " .. table.concat(titles, ", "))
+  end
+  done("cancel", { cancelled = titles }, nil)
 end
 
 local function uri(bufnr)
@@ -241,6 +296,14 @@ function M.define()
     desc = "testgen: run the tests (! the one under the cursor, or the given node ids)",
   })
   cmd("TestgenReport", M.report, { desc = "testgen: show the coverage report" })
+  cmd("TestgenCancel", M.cancel, { desc = "testgen: cancel the generation, fix or test run in flight" })
+  if vim.fn.has("nvim-0.10") == 1 then
+    vim.api.nvim_create_autocmd("LspProgress", {
+      group = vim.api.nvim_create_augroup("testgen_progress", { clear = true }),
+      desc = "testgen: follow cancellable work for :TestgenCancel",
+      callback = M.track_progress,
+    })
+  end
 end
 
 return M

@@ -143,6 +143,18 @@ export function runState(result: unknown): { state: 'passed' | 'failed' | 'error
 }
 
 /** One line for a `testgen.generateTests` answer (the report of docs/generate.md plus `applied`). */
+/**
+ * The message of a command the user cancelled from its progress (the server
+ * answers `{cancelled: true, message}`), else undefined.
+ */
+export function cancelledMessage(result: unknown): string | undefined {
+  if (typeof result !== 'object' || result === null || (result as { cancelled?: unknown }).cancelled !== true) {
+    return undefined;
+  }
+  const m = (result as { message?: unknown }).message;
+  return typeof m === 'string' && m !== '' ? m : 'testgen: cancelled; nothing was written';
+}
+
 export function generateMessage(report: unknown): string {
   if (typeof report !== 'object' || report === null) {
     return 'testgen: no tests were generated.';

@@ -5,7 +5,8 @@
 //! edits are, `generate::deliver`); then the test runs again and the
 //! diagnostics refresh. A code bug is shown, and its test left alone.
 //! Without an LLM configured only the deterministic fixes are tried, and
-//! the messages say so.
+//! the messages say so. Cancelled (its progress, or `$/cancelRequest`),
+//! the fixer's runs are killed and nothing is written.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,6 @@ use crate::fix::{self, report::Record, FixOutcome};
 use crate::generate::Limits;
 use crate::lsp::error::{LspError, LspResult};
 use crate::lsp::handlers;
-use crate::lsp::progress;
 use crate::lsp::runs::{self, Runs};
 use crate::lsp::server::Backend;
 use crate::lsp::session::{Located, Session};
@@ -27,15 +27,20 @@ use crate::runner::Selection;
 
 pub const NO_MODEL: &str = "no LLM is configured: only the deterministic fixes are offered";
 
-pub async fn run(b: &Backend, a: FixArgs) -> LspResult<Option<Value>> {
+pub async fn run(b: &Backend, a: FixArgs, cancel: &CancellationToken) -> LspResult<Option<Value>> {
     let loc = handlers::locate(&b.session, &handlers::parse_uri(&a.uri)?)?;
-    match fix_test(&b.session, &b.runs, loc, a.nodeid).await {
+    match fix_test(&b.session, &b.runs, loc, a.nodeid, cancel).await {
         Ok(v) => Ok(Some(v)),
-        Err(message) => {
-            b.session.show_error(message.clone()).await;
-            Err(LspError::RequestFailed(message))
+        Err(e @ LspError::Cancelled(_)) => Err(e),
+        Err(e) => {
+            b.session.show_error(e.to_string()).await;
+            Err(e)
         }
     }
+}
+
+fn failed(message: String) -> LspError {
+    LspError::RequestFailed(message)
 }
 
 async fn fix_test(
@@ -43,7 +48,8 @@ async fn fix_test(
     runs: &Arc<Runs>,
     loc: Located,
     nodeid: String,
-) -> Result<Value, String> {
+    cancel: &CancellationToken,
+) -> LspResult<Value> {
     let settings = session.config(loc.ws.root());
     refuse_unsaved(session, &loc)?;
     let name = nodeid.rsplit("::").next().unwrap_or(&nodeid).to_string();
@@ -56,29 +62,38 @@ async fn fix_test(
         sandbox: Limits::from_config(&settings).confinement(),
         apply: fix::Apply::Return,
     };
-    let cancel = CancellationToken::new();
     // The model when an LLM is configured (as generation resolves it);
     // incomplete LLM settings are said before anything runs.
-    let model = fix::llm::from_config(&settings, loc.ws.root(), false, &cancel)
-        .map_err(|e| format!("testgen: cannot fix {nodeid}: {e} (settings testgen.llm.*)"))?;
-    let task = progress::begin(
-        &session.client,
-        session.caps().work_done_progress,
-        &format!("testgen: fixing {name}"),
-        false,
+    let model = fix::llm::from_config(&settings, loc.ws.root(), false, cancel).map_err(|e| {
+        failed(format!(
+            "testgen: cannot fix {nodeid}: {e} (settings testgen.llm.*)"
+        ))
+    })?;
+    let task = session
+        .progress(&format!("testgen: fixing {name}"), Some(cancel))
+        .await;
+    let fixed = super::or_cancelled(
+        async {
+            // No run on save in between: it would write the same results.
+            runs.cancel_current();
+            let _hold = runs.exclusive().await;
+            fix::run(&loc.ws.project, &req, model.as_ref(), cancel).await
+        },
+        cancel,
     )
     .await;
-    let fixed = {
-        // No run on save in between: it would write the same results.
-        runs.cancel_current();
-        let _hold = runs.exclusive().await;
-        fix::run(&loc.ws.project, &req, model.as_ref(), &cancel).await
+    let fixed = match fixed {
+        Some(f) if !cancel.is_cancelled() => f,
+        _ => {
+            task.end("cancelled; nothing was written").await;
+            return Err(super::cancelled());
+        }
     };
     let fixed = match fixed {
         Ok(f) => f,
         Err(e) => {
             task.end("failed").await;
-            return Err(format!("testgen: cannot fix {nodeid}: {e}"));
+            return Err(failed(format!("testgen: cannot fix {nodeid}: {e}")));
         }
     };
     let record = fixed.report.failures.first().cloned();
@@ -101,6 +116,9 @@ async fn fix_test(
     };
     match record.outcome {
         FixOutcome::Fixed => {
+            if cancel.is_cancelled() {
+                return Err(super::cancelled());
+            }
             let delivered = super::generate::deliver(session, loc.ws.root(), &fixed.edits).await?;
             answer["applied"] = json!(delivered.applied());
             let how = record
@@ -122,6 +140,7 @@ async fn fix_test(
                     &loc.ws,
                     Selection::Only(vec![nodeid.clone()]),
                     "after fixing",
+                    cancel,
                 )
                 .await;
                 answer["rerun"] = json!(run.map(|r| r.outcome));
@@ -203,17 +222,17 @@ async fn info(session: &Session, message: String) {
 
 /// The fixer reads the test module from disk: a buffer with unsaved
 /// changes would be overwritten by the fix.
-fn refuse_unsaved(session: &Session, loc: &Located) -> Result<(), String> {
+fn refuse_unsaved(session: &Session, loc: &Located) -> LspResult<()> {
     let Some(uri) = Uri::from_file_path(&loc.path) else {
         return Ok(());
     };
     if let Some(doc) = session.docs.get(uri.as_str()) {
         let disk = std::fs::read_to_string(&loc.path).unwrap_or_default();
         if doc.text() != disk {
-            return Err(format!(
+            return Err(failed(format!(
                 "testgen: {} has unsaved changes; save it, then fix the test again",
                 loc.rel
-            ));
+            )));
         }
     }
     Ok(())

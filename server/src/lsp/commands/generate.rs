@@ -4,6 +4,11 @@
 //! `workspace/applyEdit` (when the client supports it); every other file is
 //! written to disk, and then the suite re-runs (see `deliver` for why). A
 //! file with unsaved changes in the editor is never overwritten.
+//!
+//! Cancelled (from the progress or by `$/cancelRequest`), generation stops
+//! within [`super::STOP_GRACE`]: its harness and pytest process groups are
+//! killed, no edit is sent or written, and the coverage view is left as it
+//! was (nothing is reloaded).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,16 +63,25 @@ fn usage_ticker(task: &progress::Task, engine: &AnyEngine) -> tokio::task::JoinH
 }
 
 /// `testgen.generateTests {uri, qualname?}`; a failure is shown and answered
-/// as RequestFailed.
-pub async fn run(b: &Backend, a: GenerateArgs) -> LspResult<Option<Value>> {
+/// as RequestFailed, a cancellation answered as RequestCancelled.
+pub async fn run(
+    b: &Backend,
+    a: GenerateArgs,
+    cancel: &CancellationToken,
+) -> LspResult<Option<Value>> {
     let loc = handlers::locate(&b.session, &handlers::parse_uri(&a.uri)?)?;
-    match generate(&b.session, &b.runs, loc, a.qualname).await {
+    match generate(&b.session, &b.runs, loc, a.qualname, cancel).await {
         Ok(v) => Ok(Some(v)),
-        Err(message) => {
-            b.session.show_error(message.clone()).await;
-            Err(LspError::RequestFailed(message))
+        Err(e @ LspError::Cancelled(_)) => Err(e),
+        Err(e) => {
+            b.session.show_error(e.to_string()).await;
+            Err(e)
         }
     }
+}
+
+fn failed(message: String) -> LspError {
+    LspError::RequestFailed(message)
 }
 
 /// Generates tests for one function (`qualname`) or every gap of the file.
@@ -76,7 +90,8 @@ async fn generate(
     runs: &Arc<Runs>,
     loc: Located,
     qualname: Option<String>,
-) -> Result<Value, String> {
+    cancel: &CancellationToken,
+) -> LspResult<Value> {
     let settings = session.config(loc.ws.root());
     let engine = AnyEngine::choose(
         settings.engine,
@@ -84,7 +99,7 @@ async fn generate(
         loc.ws.root(),
         generate::engine::Choice::default(),
     )
-    .map_err(|e| format!("testgen: {e} (setting testgen.engine)"))?;
+    .map_err(|e| failed(format!("testgen: {e} (setting testgen.engine)")))?;
     let filter = match &qualname {
         Some(q) => Filter::Functions(vec![(loc.rel.clone(), q.clone())]),
         None => Filter::Files(vec![loc.rel.clone()]),
@@ -103,30 +118,37 @@ async fn generate(
     let project = loc.ws.project.clone();
     let index = tokio::task::spawn_blocking(move || Index::build(&project))
         .await
-        .map_err(|e| format!("testgen: indexing failed: {e}"))?;
+        .map_err(|e| failed(format!("testgen: indexing failed: {e}")))?;
     let what = qualname.as_deref().unwrap_or(loc.rel.as_str()).to_string();
-    let task = progress::begin(
-        &session.client,
-        session.caps().work_done_progress,
-        &format!("testgen: generating tests for {what}"),
-        false,
-    )
-    .await;
+    let task = session
+        .progress(
+            &format!("testgen: generating tests for {what}"),
+            Some(cancel),
+        )
+        .await;
     let ticker = usage_ticker(&task, &engine);
-    let result = generate::plan(
-        &loc.ws.project,
-        &index,
-        &req,
-        &engine,
-        &CancellationToken::new(),
+    let result = super::or_cancelled(
+        generate::plan(&loc.ws.project, &index, &req, &engine, cancel),
+        cancel,
     )
     .await;
     ticker.abort();
+    // Whatever the plan holds, a cancelled generation delivers none of it.
+    let result = match result {
+        Some(r) if !cancel.is_cancelled() => r,
+        _ => {
+            task.end("cancelled; nothing was written").await;
+            tracing::info!("generation for {what} cancelled");
+            return Err(super::cancelled());
+        }
+    };
     let plan = match result {
         Ok(p) => p,
         Err(e) => {
             task.end("failed").await;
-            return Err(format!("testgen: cannot generate tests for {what}: {e}"));
+            return Err(failed(format!(
+                "testgen: cannot generate tests for {what}: {e}"
+            )));
         }
     };
     let usage = plan.report.llm.as_ref().map_or(String::new(), |u| {
@@ -163,6 +185,9 @@ async fn generate(
         answer["applied"] = json!("nothing");
         return Ok(answer);
     }
+    if cancel.is_cancelled() {
+        return Err(super::cancelled());
+    }
     refuse_unsaved(session, &plan.edits)?;
     let delivered = deliver(session, loc.ws.root(), &plan.edits).await?;
     if !delivered.written.is_empty() {
@@ -171,7 +196,18 @@ async fn generate(
         let (session, runs, ws) = (session.clone(), runs.clone(), loc.ws.clone());
         let (rel, before) = (loc.rel.clone(), file_percent(&loc));
         tokio::spawn(async move {
-            runs::run(&session, &runs, &ws, Selection::All, "after generating").await;
+            let run = runs::run(
+                &session,
+                &runs,
+                &ws,
+                Selection::All,
+                "after generating",
+                &CancellationToken::new(),
+            )
+            .await;
+            if run.is_none_or(|r| r.outcome == crate::runner::RunOutcome::Cancelled) {
+                return; // nothing new measured: no before/after to tell
+            }
             let after = ws
                 .data()
                 .coverage
@@ -316,7 +352,7 @@ pub(super) async fn deliver(
     session: &Session,
     root: &std::path::Path,
     edits: &[FileEdit],
-) -> Result<Delivered, String> {
+) -> LspResult<Delivered> {
     let client_edits = session.caps().apply_edit;
     let (open, closed): (Vec<&FileEdit>, Vec<&FileEdit>) = edits
         .iter()
@@ -327,12 +363,12 @@ pub(super) async fn deliver(
         match session.client.apply_edit(edit).await {
             Ok(r) if r.applied => {}
             Ok(r) => {
-                return Err(format!(
+                return Err(failed(format!(
                     "testgen: the editor did not apply the generated tests: {}",
                     r.failure_reason.unwrap_or_else(|| "no reason given".into())
-                ))
+                )))
             }
-            Err(e) => return Err(format!("testgen: workspace/applyEdit failed: {e}")),
+            Err(e) => return Err(failed(format!("testgen: workspace/applyEdit failed: {e}"))),
         }
         out.in_editor = open.iter().map(|e| e.path.clone()).collect();
         out.unsaved = open
@@ -342,7 +378,8 @@ pub(super) async fn deliver(
             .collect();
     }
     for e in closed {
-        generate::apply(root, std::slice::from_ref(e)).map_err(|e| format!("testgen: {e}"))?;
+        generate::apply(root, std::slice::from_ref(e))
+            .map_err(|e| failed(format!("testgen: {e}")))?;
         out.written.push(e.path.clone());
     }
     Ok(out)
@@ -356,17 +393,17 @@ fn open_version(session: &Session, path: &std::path::Path) -> Option<i32> {
 
 /// An open document whose buffer differs from what generation read from
 /// disk has unsaved changes: writing over it would lose them.
-fn refuse_unsaved(session: &Session, edits: &[FileEdit]) -> Result<(), String> {
+fn refuse_unsaved(session: &Session, edits: &[FileEdit]) -> LspResult<()> {
     for e in edits {
         let Some(uri) = Uri::from_file_path(&e.path) else {
             continue;
         };
         if let Some(doc) = session.docs.get(uri.as_str()) {
             if Some(doc.text()) != e.old_text.as_deref() {
-                return Err(format!(
+                return Err(failed(format!(
                     "testgen: {} has unsaved changes; save or close it, then generate again",
                     e.path.display()
-                ));
+                )));
             }
         }
     }

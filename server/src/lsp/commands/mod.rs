@@ -1,7 +1,12 @@
 //! The commands the server executes (`workspace/executeCommand`): parsed
 //! into one typed [`Command`], each run by its own file. Generation goes
-//! through `generate.rs` into `generate/`; fixing answers with a clear "not
-//! available yet" error until the fixer lands: never a fake result.
+//! through `generate.rs` into `generate/`, fixing through `fix.rs` into
+//! `fix/`, runs through `run.rs` into the server's `runs.rs`. The long
+//! ones (generate, fix, run) take the command's cancellation token and
+//! show a cancellable progress; cancelled, they write nothing and return
+//! [`cancelled`] (answered as `{"cancelled": true}` when the progress was
+//! cancelled; a `$/cancelRequest` is answered RequestCancelled by
+//! tower-lsp-server).
 
 pub mod fix;
 pub mod generate;
@@ -9,9 +14,40 @@ pub mod refresh;
 pub mod report;
 pub mod run;
 
+use std::future::Future;
+use std::time::Duration;
+
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 
 use super::error::{LspError, LspResult};
+
+/// How long cancelled work gets to stop by itself (its children killed,
+/// its staging removed) before it is dropped where it stands: the user
+/// sees it stop within 2 s either way.
+pub const STOP_GRACE: Duration = Duration::from_millis(1200);
+
+/// Runs `work` to its end, or until [`STOP_GRACE`] after `cancel` fires
+/// (None). Dropping the work kills its children: every child process runs
+/// in a process group killed on drop.
+pub async fn or_cancelled<T>(
+    work: impl Future<Output = T>,
+    cancel: &CancellationToken,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => Some(r),
+        _ = async {
+            cancel.cancelled().await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => None,
+    }
+}
+
+/// The answer of a command the user cancelled.
+pub fn cancelled() -> LspError {
+    LspError::Cancelled("testgen: cancelled; nothing was written".into())
+}
 
 pub const GENERATE: &str = "testgen.generateTests";
 pub const FIX: &str = "testgen.fixTest";
@@ -33,13 +69,12 @@ pub enum Command {
 
 impl Command {
     pub fn parse(name: &str, arguments: &[serde_json::Value]) -> LspResult<Command> {
-        let bad = LspError::InvalidParams;
         Ok(match name {
-            GENERATE => Command::Generate(args(name, arguments).map_err(bad)?),
-            FIX => Command::Fix(args(name, arguments).map_err(bad)?),
-            RUN => Command::Run(args(name, arguments).map_err(bad)?),
+            GENERATE => Command::Generate(args(name, arguments)?),
+            FIX => Command::Fix(args(name, arguments)?),
+            RUN => Command::Run(args(name, arguments)?),
             REFRESH => Command::Refresh,
-            REPORT => Command::Report(args(name, arguments).map_err(bad)?),
+            REPORT => Command::Report(args(name, arguments)?),
             other => {
                 return Err(LspError::InvalidParams(format!(
                     "unknown command {other:?}; this server runs {}",
@@ -86,23 +121,25 @@ pub struct RunArgs {
 /// Parses the first argument of a command. No argument, `null`, `[]` and
 /// `{}` all mean "no arguments": Lua's empty table `{}` (Neovim's
 /// `arguments = { {} }`) is encoded as a JSON array, and commands whose
-/// arguments are all optional must accept it.
+/// arguments are all optional must accept it. Bad arguments are
+/// InvalidParams, in words.
 pub fn args<T: for<'de> Deserialize<'de>>(
     command: &str,
     arguments: &[serde_json::Value],
-) -> Result<T, String> {
+) -> LspResult<T> {
     let v = match arguments.first() {
         None | Some(serde_json::Value::Null) => serde_json::json!({}),
         Some(serde_json::Value::Array(a)) if a.is_empty() => serde_json::json!({}),
         Some(v @ serde_json::Value::Object(_)) => v.clone(),
         Some(other) => {
-            return Err(format!(
+            return Err(LspError::InvalidParams(format!(
                 "{command}: invalid arguments: the first argument must be an object, not {}",
                 kind(other)
-            ))
+            )))
         }
     };
-    serde_json::from_value(v).map_err(|e| format!("{command}: invalid arguments: {e}"))
+    serde_json::from_value(v)
+        .map_err(|e| LspError::InvalidParams(format!("{command}: invalid arguments: {e}")))
 }
 
 /// A JSON value's kind, as a user reads it in a message.
@@ -131,16 +168,24 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_explained_without_rust_names() {
-        let e = args::<RunArgs>(RUN, &[json!([1, 2])]).unwrap_err();
+        let e = args::<RunArgs>(RUN, &[json!([1, 2])])
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "testgen.runTests: invalid arguments: the first argument must be an object, not a list"
         );
-        let e = args::<GenerateArgs>(GENERATE, &[json!([])]).unwrap_err();
+        let e = args::<GenerateArgs>(GENERATE, &[json!([])])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing field `uri`"), "{e}");
-        let e = args::<GenerateArgs>(GENERATE, &[json!("file:///x.py")]).unwrap_err();
+        let e = args::<GenerateArgs>(GENERATE, &[json!("file:///x.py")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not the string"), "{e}");
-        let e = args::<RunArgs>(RUN, &[json!({"nodeids": "t.py::x"})]).unwrap_err();
+        let e = args::<RunArgs>(RUN, &[json!({"nodeids": "t.py::x"})])
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("RunArgs") && !e.contains("struct"), "{e}");
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tower_lsp_server::ls_types::*;
 
-use crate::config::Source;
+use crate::config::{ConfigError, Source};
 use crate::lsp::commands;
 use crate::lsp::document::Encoding;
 use crate::lsp::error::{LspError, LspResult};
@@ -41,8 +41,14 @@ pub fn handle(b: &Backend, params: InitializeParams) -> LspResult<InitializeResu
         .session
         .set_editor_settings(Source::InitializationOptions, init)
     {
-        if e.starts_with(Source::InitializationOptions.describe()) {
-            return Err(LspError::InvalidParams(e));
+        if matches!(
+            e,
+            ConfigError::Invalid {
+                from: Source::InitializationOptions,
+                ..
+            }
+        ) {
+            return Err(LspError::InvalidParams(e.to_string()));
         }
         // pyproject.toml trouble must not keep the server from starting;
         // `initialized` shows it.
