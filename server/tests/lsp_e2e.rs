@@ -271,6 +271,17 @@ fn generated_tests_reach_the_disk_or_the_open_buffer() {
         )
     });
     assert_eq!(report["applied"], "disk", "{report:#}");
+    // The progress counted the functions as the CLI's progress lines do.
+    c.pump(std::time::Duration::from_millis(300));
+    let counted = c.seen[from..].iter().any(|m| {
+        m["method"] == "$/progress"
+            && m["params"]["value"]["kind"] == "report"
+            && m["params"]["value"]["percentage"] == 100
+            && m["params"]["value"]["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("1/1 functions tried"))
+    });
+    assert!(counted, "{:#?}", &c.seen[from..]);
     let written = report["written"].as_array().unwrap();
     assert!(
         written.contains(&json!("tests/generated/test_plainlib_pricing.py")),

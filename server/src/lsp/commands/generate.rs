@@ -34,6 +34,28 @@ use crate::lsp::runs::{self, Runs};
 use crate::lsp::server::Backend;
 use crate::lsp::session::{Located, Session};
 
+/// Reports each finished batch's counts as a percentage of the targets
+/// (the CLI's progress lines, in the editor's words).
+fn tally_reporter(
+    task: &progress::Task,
+    req: &mut generate::Request,
+) -> tokio::task::JoinHandle<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<generate::progress::Tally>();
+    req.anytime.progress = Some(generate::progress::Sink::new(move |t| {
+        let _ = tx.send(t.clone());
+    }));
+    let task = task.clone();
+    tokio::spawn(async move {
+        while let Some(t) = rx.recv().await {
+            let message = format!(
+                "{}/{} functions tried, {} tests kept",
+                t.targets_tried, t.targets_total, t.tests_kept
+            );
+            task.report(t.percent(), Some(message)).await;
+        }
+    })
+}
+
 /// Reports the model's calls and tokens every second while they change
 /// (nothing for an engine without a model).
 fn usage_ticker(task: &progress::Task, engine: &AnyEngine) -> tokio::task::JoinHandle<()> {
@@ -104,7 +126,7 @@ async fn generate(
         Some(q) => Filter::Functions(vec![(loc.rel.clone(), q.clone())]),
         None => Filter::Files(vec![loc.rel.clone()]),
     };
-    let req = generate::Request {
+    let mut req = generate::Request {
         python: settings.python.clone(),
         filter,
         limits: Limits::from_config(&settings),
@@ -127,12 +149,17 @@ async fn generate(
         )
         .await;
     let ticker = usage_ticker(&task, &engine);
+    let reporter = tally_reporter(&task, &mut req);
     let result = super::or_cancelled(
         generate::plan(&loc.ws.project, &index, &req, &engine, cancel),
         cancel,
     )
     .await;
     ticker.abort();
+    // The sender goes with the sink: the reporter sends what is queued and
+    // ends, before the progress ends.
+    req.anytime.progress = None;
+    let _ = reporter.await;
     // Whatever the plan holds, a cancelled generation delivers none of it.
     let result = match result {
         Some(r) if !cancel.is_cancelled() => r,
