@@ -25,6 +25,8 @@ if [ ! -s "$schema" ]; then
     cp "$tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$schema"
     rm -rf "$tmp"
 fi
+# Flask's tutorial app, a real application written by others (webapps_e2e).
+bash tests/fetch_flaskr.sh "$VENV/share/flaskr"
 # A real headless browser for report.html (server/tests/pipeline_e2e.rs).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

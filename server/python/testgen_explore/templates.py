@@ -13,10 +13,7 @@ _CONFTEST = '''"""The `client` fixture of the generated route tests: the real ap
 imported afresh for each test (the project's modules are put aside before
 and restored after), so module-level state never leaks between tests."""
 
-import fnmatch
-import os
-import sys
-
+%(stdlib)s
 import pytest
 
 # This file is <python root>/tests/generated/conftest.py.
@@ -47,14 +44,7 @@ def _restore(saved):
     sys.modules.update(saved)
 
 
-@pytest.fixture
-def client():
-    saved = _put_aside()
-    try:
-%(body)s
-    finally:
-        _restore(saved)
-'''
+%(fixtures)s'''
 
 # The conftest runs standalone: it gets the harness's own rule functions, as
 # source, so both decide "is this the project's" the same way.
@@ -85,7 +75,11 @@ def _literal(value):
 def conftest_source(app, rules):
     """The route tests' conftest for the application `app` (find_app's
     answer), with the project rules `rules` (their JSON data) written in."""
-    if app["framework"] == "flask":
+    fixtures = _CLIENT
+    imports = []
+    if app["framework"] == "flask" and app.get("setup"):
+        body, fixtures, imports = _flask_app_body(app), _FLASK_FIXTURES, _FLASK_IMPORTS
+    elif app["framework"] == "flask":
         body = ["%s" % app["import"],
                 "app = %s" % app["expr"],
                 "app.testing = True",
@@ -96,11 +90,74 @@ def conftest_source(app, rules):
                 "%s" % app["import"],
                 "with TestClient(%s) as test_client:" % app["expr"],
                 "    yield test_client"]
-    return _CONFTEST % {
+    return (_CONFTEST % {
         "rules": rules_literal(rules),
         "functions": "\n\n\n".join(inspect.getsource(f).rstrip() for f in _FUNCTIONS),
-        "body": "\n".join(("        " + ln) if ln else "" for ln in body),
-    }
+        "stdlib": "\n".join("import %s" % m for m in sorted(["fnmatch", "os", "sys"] + imports)) + "\n",
+        "fixtures": fixtures % {"body": "\n".join(("        " + ln) if ln else "" for ln in body)},
+    }).rstrip() + "\n"
+
+
+_CLIENT = '''@pytest.fixture
+def client():
+    saved = _put_aside()
+    try:
+%(body)s
+    finally:
+        _restore(saved)
+'''
+
+_FLASK_IMPORTS = ["shutil", "tempfile"]
+
+_FLASK_FIXTURES = '''@pytest.fixture
+def app(monkeypatch):
+    """The application as its tests need it: its instance folder and its
+    database in a temporary directory (never the project's), its own
+    set-up commands run first, as a user would before starting it."""
+    saved = _put_aside()
+    instance = os.path.join(tempfile.mkdtemp(prefix="testgen-flask-"), "instance")
+    try:
+%(body)s
+    finally:
+        _restore(saved)
+        shutil.rmtree(os.path.dirname(instance), ignore_errors=True)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+'''
+
+
+def _flask_app_body(app):
+    """The steps of flaskapp.build_flask, as source."""
+    setup = app["setup"]
+    body = []
+    if setup.get("instance"):
+        body += ["import flask", "",
+                 "# Flask asks this method where the instance folder is.",
+                 'monkeypatch.setattr(flask.Flask, "auto_find_instance_path", lambda self: instance)']
+    body.append("test_config = {")
+    body.append('    "TESTING": True,')
+    for c in setup.get("config", []):
+        value = "os.path.join(instance, %s)" % json.dumps(c["name"])
+        if c["prefix"]:
+            value = "%s + %s" % (json.dumps(c["prefix"]), value)
+        body.append("    %s: %s," % (json.dumps(c["key"]), value))
+    for key, value in sorted(setup.get("constants", {}).items()):
+        body.append("    %s: %s," % (json.dumps(key), json.dumps(value)))
+    body.append("}")
+    body += [app["import"], "app = %s" % app["expr"]]
+    if setup.get("config_after"):
+        body.append("app.config.update(test_config)")
+    body.append("app.testing = True")
+    if setup.get("commands"):
+        body += ["runner = app.test_cli_runner()",
+                 "for args in %s:" % json.dumps([list(a) for a in setup["commands"]]),
+                 "    result = runner.invoke(args=args)",
+                 "    assert result.exit_code == 0, result.output"]
+    body.append("yield app")
+    return body
 
 
 _DJANGO_CONFTEST = '''"""Django for the generated tests. Configured here only when nothing did it

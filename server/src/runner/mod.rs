@@ -420,6 +420,12 @@ fn pytest_spec(
     if !cfg.has_option("--import-mode") {
         args.push("--import-mode=importlib".into());
     }
+    if cfg.testpaths_all_missing(&project.python_root) {
+        // Only the warning that says so is silenced (the command line's
+        // filters come after the ini's), so a project without its tests
+        // directory yet measures at 0% instead of failing to start.
+        args.extend(["-W".into(), "ignore::pytest.PytestConfigWarning".into()]);
+    }
     args.extend(req.extra_args.iter().map(OsString::from));
     args.extend(selection_args.iter().map(OsString::from));
 

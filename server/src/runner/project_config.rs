@@ -16,6 +16,8 @@ pub struct ProjectConfig {
     pub coverage_branch: bool,
     /// pytest's `pythonpath` entries (relative to `dir` as written).
     pub pythonpath: Vec<String>,
+    /// pytest's `testpaths` entries (relative to `dir` as written).
+    pub testpaths: Vec<String>,
 }
 
 impl ProjectConfig {
@@ -25,10 +27,23 @@ impl ProjectConfig {
         let mut c = ProjectConfig {
             addopts: pytest_addopts(dir),
             pythonpath: pytest_pythonpath(dir),
+            testpaths: pytest_option(dir, "testpaths", |s| vec![s.to_string()]),
             ..Default::default()
         };
         coverage_run(dir, &mut c);
         c
+    }
+
+    /// Whether `testpaths` names directories of which none exists in `dir`
+    /// (a project whose tests are yet to be written): pytest then searches
+    /// from `dir` and warns, at configuration time, with a
+    /// `PytestConfigWarning` that `filterwarnings = error` turns into a crash.
+    pub fn testpaths_all_missing(&self, dir: &Path) -> bool {
+        !self.testpaths.is_empty()
+            && self
+                .testpaths
+                .iter()
+                .all(|p| !p.contains(['*', '?', '[']) && !dir.join(p).exists())
     }
 
     /// Whether addopts already gives option `name` (`--x` or `--x=...`).
@@ -208,6 +223,24 @@ mod tests {
         assert!(c.has_option("--import-mode"));
         assert!(c.has_option("--cov"));
         assert!(!c.has_option("--cov-branch"));
+    }
+
+    #[test]
+    fn testpaths_none_of_which_exists_yet() {
+        // Flask's tutorial app without its tests: pyproject names `tests`.
+        let toml =
+            "[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\nfilterwarnings = [\"error\"]\n";
+        let t = TempTree::new(&[("pyproject.toml", toml)]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.testpaths, ["tests"]);
+        assert!(c.testpaths_all_missing(t.path()));
+        std::fs::create_dir(t.path().join("tests")).unwrap();
+        assert!(!c.testpaths_all_missing(t.path()));
+        // No testpaths, or a glob pytest expands itself: nothing to say.
+        let t = TempTree::new(&[("pytest.ini", "[pytest]\ntestpaths = t*\n")]);
+        assert!(!ProjectConfig::read(t.path()).testpaths_all_missing(t.path()));
+        let t = TempTree::new(&[("pytest.ini", "[pytest]\n")]);
+        assert!(!ProjectConfig::read(t.path()).testpaths_all_missing(t.path()));
     }
 
     #[test]

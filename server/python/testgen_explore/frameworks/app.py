@@ -2,6 +2,7 @@
 module-level instance, else a factory such as `create_app`) or a Django
 project's settings, with the conftest the generated tests need."""
 
+import contextlib
 import inspect
 import sys
 
@@ -10,6 +11,7 @@ from ..protocol import last_line
 from ..templates import conftest_source, django_conftest_source
 from ..typehints import type_hints
 from .django import DSM, django_setup
+from .flaskapp import find_flask
 
 
 _FACTORY_NAMES = ("create_app", "make_app", "build_app", "app_factory", "get_app", "create_application",
@@ -37,43 +39,56 @@ def handle_find_app(ctx, req):
     errors = []
     found = None
     try:
-        factories = []
+        loaded = []
         for m in modules:
             status, module = ctx.guard.run(lambda: __import__(m) and sys.modules[m], 30.0, ctx.enforce_imports)
             if status != "ok":
                 errors.append("%s: %s" % (m, last_line(module) if isinstance(module, BaseException)
                                           else "refused %s" % module if status == "unsafe" else status))
                 continue
-            for name, obj in sorted(vars(module).items()):
-                if isinstance(obj, app_cls) and found is None:
-                    found = {"framework": fw, "import": "from %s import %s" % (m, name), "expr": name}
-                elif inspect.isfunction(obj) and obj.__module__ == m:
-                    ret = type_hints(obj).get("return")
-                    if ret is app_cls or name in _FACTORY_NAMES:
-                        factories.append((m, name, obj))
-        if found is None:
-            for m, name, fn in factories:
-                try:
-                    nparams = len([p for p in inspect.signature(fn).parameters.values()
-                                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)])
-                except (TypeError, ValueError):
-                    continue
-                exprs = ["%s()" % name]
-                if fw == "flask" and nparams >= 1:
-                    exprs.insert(0, "%s({'TESTING': True})" % name)
-                for expr in exprs:
-                    ns = {name: fn}
-                    status, app = ctx.guard.run(lambda: eval(expr, ns), 30.0, ctx.enforce_imports)
-                    if status == "ok" and isinstance(app, app_cls):
-                        found = {"framework": fw, "import": "from %s import %s" % (m, name), "expr": expr}
-                        break
-                if found:
-                    break
+            loaded.append((m, module))
+        if fw == "flask":
+            found, failed = find_flask(ctx, loaded, app_cls, lambda: _fresh(ctx))
+            errors += failed
+        else:
+            found = _find_fastapi(ctx, loaded, app_cls)
     finally:
         restore_project_modules(ctx, saved)
     if found is None:
         why = "no %s instance or factory in %s" % (cls_name, ", ".join(modules) or "any module")
         if errors:
-            why += " (import errors: %s)" % "; ".join(errors)
+            why += " could be used (%s)" % "; ".join(errors)
         return {"status": "skipped", "reason": why}
     return {"status": "ok", "app": found, "conftest": conftest_source(found, ctx.rules.data)}
+
+
+@contextlib.contextmanager
+def _fresh(ctx):
+    """The project's modules put aside while an app is built, so each build
+    imports them anew (and leaves nothing behind)."""
+    saved = forget_project_modules(ctx)
+    try:
+        yield
+    finally:
+        restore_project_modules(ctx, saved)
+
+
+def _find_fastapi(ctx, loaded, app_cls):
+    """A module-level FastAPI instance, else the first factory whose call
+    returns one."""
+    factories = []
+    for m, module in loaded:
+        for name, obj in sorted(vars(module).items()):
+            if isinstance(obj, app_cls):
+                return {"framework": "fastapi", "import": "from %s import %s" % (m, name), "expr": name}
+            if inspect.isfunction(obj) and obj.__module__ == m:
+                ret = type_hints(obj).get("return")
+                if ret is app_cls or name in _FACTORY_NAMES:
+                    factories.append((m, name, obj))
+    for m, name, fn in factories:
+        expr = "%s()" % name
+        ns = {name: fn}
+        status, app = ctx.guard.run(lambda: eval(expr, ns), 30.0, ctx.enforce_imports)
+        if status == "ok" and isinstance(app, app_cls):
+            return {"framework": "fastapi", "import": "from %s import %s" % (m, name), "expr": expr}
+    return None

@@ -6,6 +6,7 @@ import ast
 import contextlib
 import json
 import os
+import shutil
 
 from ..execution import Outcome, harvest_scalars
 from ..generation import Gen
@@ -19,16 +20,22 @@ from ..values import class_ref, literal_src
 from .depends import DependencyPolicy, Overrides
 from .fastapi import fastapi_specs
 from .flask import flask_specs
+from .flaskapp import build_flask, new_instance_dir
+from .logins import Auth, credential
 from .spec import BODY_METHODS, request_key
 
 
-def build_app(app_json):
+def build_app(app_json, instances=None):
+    """The application as the generated conftest builds it; a Flask app's
+    instance folder is a new temporary directory, added to `instances`."""
+    if app_json.get("framework") == "flask":
+        instance = new_instance_dir()
+        if instances is not None:
+            instances.append(os.path.dirname(instance))
+        return build_flask(app_json, instance)
     ns = {}
     exec(app_json["import"], ns)
-    app = eval(app_json["expr"], ns)
-    if app_json.get("framework") == "flask":
-        app.testing = True
-    return app
+    return eval(app_json["expr"], ns)
 
 
 class RouteExplorer(Explorer):
@@ -42,9 +49,11 @@ class RouteExplorer(Explorer):
             raise SkipTarget("a route target needs the application (`app` from find_app)")
         self.app_json = app_json
         self.framework = app_json.get("framework")
+        self.instances = []  # temporary instance folders, removed after the search
         saved = forget_project_modules(self.ctx)
         try:
-            status, app = self.ctx.guard.run(lambda: build_app(app_json), 60.0, self.ctx.enforce_imports)
+            status, app = self.ctx.guard.run(lambda: build_app(app_json, self.instances), 60.0,
+                                             self.ctx.enforce_imports)
             if status != "ok":
                 raise SkipTarget("cannot create the application (%s): %s" % (
                     app_json.get("expr"), last_line(app) if isinstance(app, BaseException)
@@ -65,6 +74,8 @@ class RouteExplorer(Explorer):
         if not self.targets:
             raise SkipTarget("no URL rule of the application has %s as its view" % self.t["qualname"])
         self.setups = [s for _, s in specs if set(s.methods) & {"POST", "PUT"}]
+        # Flask keeps a login in the session cookie of its test client.
+        self.auth = Auth([s for _, s in specs] if self.framework == "flask" else [])
         self.policy = DependencyPolicy()
         self.overridden = set()  # the labels the running plan overrides
         self.deps = [d for s in self.targets + self.setups for d in s.depends]
@@ -92,6 +103,14 @@ class RouteExplorer(Explorer):
                             out.append(v)
         return out
 
+    def explore(self):
+        try:
+            return super().explore()
+        finally:
+            # outside any guarded call: the guard refuses removals
+            for d in getattr(self, "instances", []):
+                shutil.rmtree(d, ignore_errors=True)
+
     # -- requests ----------------------------------------------------------------
 
     def _value(self, tp, name, base):
@@ -110,6 +129,9 @@ class RouteExplorer(Explorer):
             return True if base else rng.choice([True, False])
         if tp == "uuid":
             return "00000000-0000-0000-0000-000000000001"
+        cred = credential(name) if self.auth.login is not None else None
+        if cred is not None and (base or rng.random() < 0.7):
+            return cred  # the account a prelude registers and logs in with
         pool = gen._hinted(name) + self.module_strs + ["abc", "", "1", "0"]
         if base:
             return strs[0] if strs and name and "id" in name.lower() else pool[0]
@@ -143,6 +165,10 @@ class RouteExplorer(Explorer):
         body = {}
         for k, (required, hint) in keys:
             vals = gen._key_values(k, hint, facts)
+            cred = credential(k) if self.auth.login is not None else None
+            if cred is not None and (base or rng.random() < 0.7):
+                body[k] = cred
+                continue
             if base:
                 body[k] = vals[0]
                 continue
@@ -155,9 +181,10 @@ class RouteExplorer(Explorer):
                 body[k] = vals[rng.randrange(len(vals))]
         return body
 
-    def draw(self, spec, base=False):
+    def draw(self, spec, base=False, method=None):
         rng = self.rng
-        method = spec.methods[0] if base else spec.methods[rng.randrange(len(spec.methods))]
+        if method not in spec.methods:
+            method = spec.methods[0] if base else spec.methods[rng.randrange(len(spec.methods))]
         path = {name: self._value(tp, name, base) for name, tp in spec.path_params}
         query = {}
         for name, tp, required in self._inputs(spec, "query"):
@@ -195,11 +222,31 @@ class RouteExplorer(Explorer):
                 out[name] = blank if text == "" and blank is not None and self.framework == "fastapi" else text
         return out
 
+    def _prelude(self):
+        """Register, then log in (when the app has such routes): the steps
+        that put a logged-in session into the test client."""
+        return [[spec, req, None, ""] for spec, req in self.auth.prelude(self.draw)]
+
     def plans(self):
+        prelude = self._prelude()
         for spec in self.targets:
             # the dependencies as they are first: overrides only for those
             # that fail (DependencyPolicy)
             yield Plan(self.draw(spec, base=True), Overrides(), [])
+        for spec in self.targets if prelude else []:
+            # logged in: each method as it is, and after each kind of object
+            # a logged-in user can create; the latter first when the URL
+            # names an object (`/<int:id>/update`), which must exist
+            plain = [Plan(self.draw(spec, base=True, method=m), None, [list(s) for s in prelude])
+                     for m in spec.methods]
+            made = []
+            for setup in self.setups:
+                if setup not in (self.auth.login, self.auth.register):
+                    step = [setup, self.draw(setup, base=True, method="POST"), None, ""]
+                    made += [Plan(self.draw(spec, base=True, method=m), None,
+                                  [list(s) for s in prelude] + [list(step)]) for m in spec.methods]
+            yield from (made + plain) if spec.path_params else (plain + made)
+        for _ in self.targets:
             for setup in self.setups:
                 yield Plan(None, None, [[setup, None, None, ""]])
         rng = self.rng
@@ -211,6 +258,8 @@ class RouteExplorer(Explorer):
             else:
                 steps = [[self.setups[rng.randrange(len(self.setups))], None, None, ""]
                          for _ in range(rng.choice([0, 1, 1, 2]) if self.setups else 0)]
+                if prelude and rng.random() < 0.5:
+                    steps = [list(s) for s in prelude] + steps
             yield Plan(None, None, steps)
 
     # -- running -----------------------------------------------------------------
@@ -242,7 +291,7 @@ class RouteExplorer(Explorer):
         wait for that thread forever."""
         saved = forget_project_modules(self.ctx)
         try:
-            app = build_app(self.app_json)
+            app = build_app(self.app_json, self.instances)
             if self.framework == "flask":
                 yield app.test_client()
                 return

@@ -86,6 +86,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/flask.py"),
     ),
     (
+        "testgen_explore/frameworks/flaskapp.py",
+        include_str!("../../../python/testgen_explore/frameworks/flaskapp.py"),
+    ),
+    (
+        "testgen_explore/frameworks/logins.py",
+        include_str!("../../../python/testgen_explore/frameworks/logins.py"),
+    ),
+    (
         "testgen_explore/frameworks/routes.py",
         include_str!("../../../python/testgen_explore/frameworks/routes.py"),
     ),

@@ -114,6 +114,9 @@ pub enum AppRef {
         #[serde(rename = "import")]
         import_line: String,
         expr: String,
+        /// How the tests make the app testable; absent when it needs nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        setup: Option<Box<FlaskSetup>>,
     },
     Fastapi {
         #[serde(rename = "import")]
@@ -123,6 +126,40 @@ pub enum AppRef {
     Django {
         settings: String,
     },
+}
+
+/// A Flask app built for tests (the harness's `frameworks/flaskapp.py`):
+/// `expr` may name `test_config`, `{"TESTING": True}` plus `config` and
+/// `constants`; the instance folder and every `config` path lie in a
+/// temporary directory; `commands` are the app's own CLI commands, run
+/// in order through `app.test_cli_runner()` before any request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlaskSetup {
+    /// Flask's `auto_find_instance_path` answers the temporary directory.
+    pub instance: bool,
+    /// Settings that hold a file path (an SQLite `DATABASE`): set to
+    /// `prefix + os.path.join(instance, name)`.
+    #[serde(default)]
+    pub config: Vec<ConfigPath>,
+    /// Settings the app lacks that its tests need (`SECRET_KEY`).
+    #[serde(default)]
+    pub constants: std::collections::BTreeMap<String, String>,
+    /// CLI commands with their arguments, e.g. `[["init-db"]]`.
+    #[serde(default)]
+    pub commands: Vec<Vec<String>>,
+    /// The config is applied after `expr` (a factory without a config
+    /// parameter, a module-level app).
+    #[serde(default)]
+    pub config_after: bool,
+}
+
+/// One file setting of a [`FlaskSetup`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigPath {
+    pub key: String,
+    /// `""` or `"sqlite:///"`.
+    pub prefix: String,
+    pub name: String,
 }
 
 /// The first line the harness writes.
@@ -311,10 +348,28 @@ mod tests {
             app,
             AppRef::Flask {
                 import_line: "from app import create_app".into(),
-                expr: "create_app({'TESTING': True})".into()
+                expr: "create_app({'TESTING': True})".into(),
+                setup: None,
             }
         );
         assert_eq!(serde_json::to_value(&app).unwrap(), flask);
+        // The tutorial's factory: its setup goes back to the harness whole.
+        let flaskr = json!({"framework": "flask", "import": "from flaskr import create_app",
+                            "expr": "create_app(test_config)",
+                            "setup": {"instance": true,
+                                      "config": [{"key": "DATABASE", "prefix": "", "name": "flaskr.sqlite"}],
+                                      "constants": {"SECRET_KEY": "testgen-secret"},
+                                      "commands": [["init-db"]], "config_after": false}});
+        let app: AppRef = serde_json::from_value(flaskr.clone()).unwrap();
+        let AppRef::Flask {
+            setup: Some(setup), ..
+        } = &app
+        else {
+            panic!("{app:?}")
+        };
+        assert_eq!(setup.commands, vec![vec!["init-db".to_string()]]);
+        assert_eq!(setup.config[0].name, "flaskr.sqlite");
+        assert_eq!(serde_json::to_value(&app).unwrap(), flaskr);
         let django: AppRef =
             serde_json::from_value(json!({"framework": "django", "settings": "mysite.settings"}))
                 .unwrap();

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Routes exercised by a Flask project's kept tests (issue 20).
+
+    bench/routes_exercised.py PROJECT [--python PY] [--tests DIR] [--json]
+
+Runs the tests (default: PROJECT/tests/generated, the tests testgen kept)
+with PROJECT's interpreter (default: PROJECT/.venv/bin/python) and a pytest
+plugin that records, through Flask's `request_finished` signal, every
+request's URL rule and response. A route (a URL rule of the application,
+`static` left out) counts as exercised when some test requested it and the
+view accepted the request: a 2xx or 3xx status, and not a redirect to a
+login page (what a `login_required` view answers an anonymous user). A path
+parameter naming no object gets a 404 from such views, so it never counts.
+
+Prints `routes exercised: M/N (P%)` and the routes missed, or with --json
+one object {"routes", "exercised", "share", "missed"}. Exit 0 unless the
+tests could not be run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+_PLUGIN = r'''
+import json
+import os
+
+import flask
+
+_OUT = os.environ["TESTGEN_ROUTES_OUT"]
+_seen = {"rules": {}, "requests": []}
+
+
+def _login_redirect(response):
+    location = response.headers.get("Location", "") if 300 <= response.status_code < 400 else ""
+    return any(w in location.lower() for w in ("login", "signin", "sign_in", "sign-in"))
+
+
+def _finished(sender, response, **_):
+    for rule in sender.url_map.iter_rules():
+        if rule.endpoint != "static":
+            _seen["rules"][rule.rule] = sorted(rule.methods - {"HEAD", "OPTIONS"})
+    rule = flask.request.url_rule
+    _seen["requests"].append({
+        "rule": rule.rule if rule is not None else None,
+        "method": flask.request.method,
+        "status": response.status_code,
+        "login_redirect": _login_redirect(response),
+    })
+
+
+flask.request_finished.connect(_finished)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(_OUT, "w", encoding="utf-8") as f:
+        json.dump(_seen, f)
+'''
+
+
+def record(project, python, tests, timeout=600):
+    """Runs `tests` under the recording plugin; returns its data."""
+    with tempfile.TemporaryDirectory(prefix="routes-exercised-") as tmp:
+        with open(os.path.join(tmp, "testgen_routes_plugin.py"), "w", encoding="utf-8") as f:
+            f.write(_PLUGIN)
+        out = os.path.join(tmp, "routes.json")
+        env = dict(os.environ, TESTGEN_ROUTES_OUT=out, PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONPATH=os.pathsep.join(p for p in (tmp, project, os.environ.get("PYTHONPATH")) if p))
+        cmd = [python, "-m", "pytest", "-q", "-p", "testgen_routes_plugin", "-p", "no:cacheprovider",
+               "-p", "no:cov", tests]
+        run = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+        if not os.path.exists(out):
+            sys.exit("routes_exercised: the tests did not run (exit %s):\n%s%s"
+                     % (run.returncode, run.stdout[-2000:], run.stderr[-2000:]))
+        with open(out, encoding="utf-8") as f:
+            return json.load(f)
+
+
+def share(data):
+    """(exercised rules, all rules) of recorded data."""
+    rules = set(data["rules"])
+    accepted = {r["rule"] for r in data["requests"]
+                if r["rule"] in rules and 200 <= r["status"] < 400 and not r["login_redirect"]}
+    return accepted, rules
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("project")
+    ap.add_argument("--python", help="the project's interpreter (default PROJECT/.venv/bin/python)")
+    ap.add_argument("--tests", help="the tests to run (default PROJECT/tests/generated)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    project = os.path.abspath(args.project)
+    python = args.python or os.path.join(project, ".venv", "bin", "python")
+    tests = args.tests or os.path.join(project, "tests", "generated")
+    accepted, rules = share(record(project, python, tests))
+    result = {"routes": len(rules), "exercised": len(accepted),
+              "share": round(100.0 * len(accepted) / len(rules), 2) if rules else 0.0,
+              "missed": sorted(rules - accepted)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print("routes exercised: %d/%d (%.2f%%)" % (result["exercised"], result["routes"], result["share"]))
+        for r in result["missed"]:
+            print("  missed: %s" % r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
