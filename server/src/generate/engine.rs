@@ -23,7 +23,9 @@ use crate::workspace::Project;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestSource {
     pub name: String,
-    /// A complete top-level `def` (or `async def`, decorators included).
+    /// A complete top-level `def` (or `async def`, decorators included),
+    /// after the top-level helpers, fixtures and constants it uses (an LLM
+    /// writes them beside its tests); the file renders a helper once.
     pub source: String,
     /// Whole import lines the test needs.
     pub imports: Vec<String>,

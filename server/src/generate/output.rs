@@ -55,8 +55,28 @@ impl TestModule {
     pub fn parse(text: &str) -> TestModule {
         let mut m = TestModule::default();
         let mut current: Option<(String, String)> = None;
+        let mut in_string = false;
         for line in text.lines() {
+            let was_in_string = in_string;
+            in_string ^= (line.matches("\"\"\"").count() + line.matches("\'\'\'").count()) % 2 == 1;
             let top_level = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
+            // A helper's constant starts the block of the definitions after
+            // it (blocks are split at top-level definitions only).
+            if top_level && !was_in_string && (current.is_none() || is_assignment(line)) {
+                let plain = !(line.starts_with("import ")
+                    || line.starts_with("from ")
+                    || line.starts_with('#')
+                    || line.starts_with("def ")
+                    || line.starts_with("async def ")
+                    || line.starts_with('@'));
+                if plain {
+                    if let Some(done) = current.take() {
+                        m.tests.push(done);
+                    }
+                    current = Some((String::new(), format!("{line}\n")));
+                    continue;
+                }
+            }
             if top_level && (line.starts_with("import ") || line.starts_with("from ")) {
                 m.imports.insert(line.trim_end().to_string());
                 m.parsed_imports.insert(line.trim_end().to_string());
@@ -175,12 +195,46 @@ impl TestModule {
                 out.push('\n');
             }
         }
-        for (_, src) in &self.tests {
-            out.push_str("\n\n");
-            out.push_str(src);
+        // A helper several tests carry (each stands alone in validation)
+        // is written once.
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for (name, src) in &self.tests {
+            let blocks = TestModule::parse(src).tests;
+            if blocks.len() <= 1 {
+                seen.insert(src.trim().to_string());
+                out.push_str("\n\n");
+                out.push_str(src);
+                continue;
+            }
+            for (block_name, block) in blocks {
+                if block_name != *name && !seen.insert(block.trim().to_string()) {
+                    continue;
+                }
+                out.push_str("\n\n");
+                out.push_str(&block);
+            }
         }
         out
     }
+}
+
+/// `NAME = ...` or `NAME: type = ...` at the start of a line.
+fn is_assignment(line: &str) -> bool {
+    let name_end = line
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    if name_end == 0 || line.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let rest = line[name_end..].trim_start();
+    let rest = match rest.strip_prefix(':') {
+        Some(annotated) => match annotated.find('=') {
+            Some(i) => &annotated[i..],
+            None => return false,
+        },
+        None => rest,
+    };
+    rest.starts_with('=') && !rest.starts_with("==")
 }
 
 fn def_name(line: &str) -> Option<String> {
@@ -361,5 +415,31 @@ mod tests {
         assert!(!is_ours("import pytest\n"));
         assert!(is_ours(&init_text()));
         assert!(is_ours(&conftest_text("import pytest\n", &[".".into()])));
+    }
+
+    #[test]
+    fn a_helper_two_tests_carry_is_written_once_and_survives_a_reparse() {
+        let helper = "BASE = 5\n\n\n@pytest.fixture\ndef stock():\n    return BASE\n\n\n";
+        let mut m = TestModule::default();
+        for (name, body) in [("test_a", "assert stock"), ("test_b", "assert stock == 5")] {
+            m.add(&TestSource {
+                source: format!("{helper}def {name}(stock):\n    {body}\n"),
+                ..t(name, "", &["import pytest"])
+            });
+        }
+        assert!(
+            m.only("test_b").render("").contains("def stock"),
+            "each test stands alone"
+        );
+        let text = m.render("# h\n");
+        assert_eq!(text.matches("def stock").count(), 1, "{text}");
+        assert_eq!(text.matches("BASE = 5").count(), 1, "{text}");
+        let again = TestModule::parse(&text);
+        let rendered = again.render("# h\n");
+        assert!(
+            rendered.contains("BASE = 5") && rendered.contains("def test_b"),
+            "{rendered}"
+        );
+        assert!(again.names().contains("test_a") && again.names().contains("test_b"));
     }
 }

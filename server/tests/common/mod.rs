@@ -187,6 +187,7 @@ pub fn sdist(name: &str, version: &str) -> (tempfile::TempDir, PathBuf) {
     let root = dir.path().join(format!("{name}-{version}"));
     (dir, root)
 }
+pub mod corpus;
 pub mod llm_run;
 pub mod llm_stub;
 

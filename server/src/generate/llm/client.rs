@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_openai::config::{AzureConfig, Config as _, OpenAIConfig};
-use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, CreateChatCompletionRequest, CreateChatCompletionResponse,
-};
+use async_openai::types::chat::CreateChatCompletionRequest;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::accounting::{Accounting, Usage};
 use super::cache::Cache;
 use super::settings::{Secret, Settings};
+use super::wire::{self, Misfit};
 use crate::config::Provider;
 
 /// The reference's backoff between attempts, seconds: five attempts.
@@ -125,6 +126,11 @@ pub enum LlmError {
     /// `llm.maxCalls` or `llm.maxTokens` stopped the run.
     #[error("{0}")]
     Cap(String),
+    /// The server takes no `tools`: ask again without them (the client
+    /// offers none from now on), with what they would have fetched in the
+    /// prompt.
+    #[error("{0}")]
+    ToolsRefused(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -147,6 +153,27 @@ pub struct Client {
     cache: Option<Cache>,
     /// Delays before each attempt (the first is normally 0).
     backoff: Vec<Duration>,
+    /// What this run learned about the server, kept for the whole run.
+    learned: Learned,
+}
+
+/// The request shape a server turned out to want, and whether it refused
+/// the run: learned from one answer, used for every later request.
+#[derive(Default)]
+struct Learned {
+    /// The model takes no `temperature` and wants `max_completion_tokens`.
+    reasoning: AtomicBool,
+    /// The server takes no `tools`.
+    no_tools: AtomicBool,
+    /// One request has been answered: the settings work, requests may go
+    /// out side by side.
+    verified: AtomicBool,
+    /// Until then, one request at a time: a bad key or an unknown model
+    /// costs one request, not one per target.
+    probe: tokio::sync::Mutex<()>,
+    /// The refusal that stopped the run; every later request gets it
+    /// without being sent.
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 /// What one failed attempt means.
@@ -156,6 +183,23 @@ enum Attempt {
         after: Option<Duration>,
     },
     Refused(String),
+    /// The request's shape does not fit the server (see [`Misfit`]).
+    Misfit(Misfit, String),
+}
+
+/// How [`Client::send_with_retries`] ended without an answer.
+enum Sent {
+    Misfit(Misfit, String),
+    Error(LlmError),
+}
+
+impl Sent {
+    fn into_error(self, c: &Client) -> LlmError {
+        match self {
+            Sent::Misfit(_, m) => LlmError::Refused(c.redact(m)),
+            Sent::Error(e) => e,
+        }
+    }
 }
 
 impl Client {
@@ -167,7 +211,12 @@ impl Client {
             .build()
             .map_err(|e| LlmError::Refused(format!("starting the HTTP client: {e}")))?;
         let cache = settings.cache_dir.clone().map(Cache::new);
+        let learned = Learned::default();
+        learned
+            .reasoning
+            .store(wire::is_reasoning_model(&settings.model), Ordering::Relaxed);
         Ok(Client {
+            learned,
             slots: Semaphore::new(settings.max_concurrency.max(1)),
             accounting: Arc::new(Accounting::new(&settings)),
             backoff: BACKOFF_S.iter().map(|s| Duration::from_secs(*s)).collect(),
@@ -199,13 +248,20 @@ impl Client {
     /// The request body for `messages` (what `testgen prompt` prints and
     /// what the cache key hashes): the OpenAI shape, checked by
     /// async-openai's request type.
+    /// Reasoning models get no `temperature` and `max_completion_tokens`
+    /// for `max_tokens`; a server that refused tools gets none.
     pub fn body(&self, messages: &[Message], tools: &[Tool]) -> serde_json::Value {
         let mut body = serde_json::json!({
             "model": self.settings.model,
             "messages": messages,
-            "temperature": 0.2,
         });
-        if !tools.is_empty() {
+        if self.learned.reasoning.load(Ordering::Relaxed) {
+            body["max_completion_tokens"] = wire::REASONING_ANSWER_TOKENS.into();
+        } else {
+            body["temperature"] = 0.2.into();
+            body["max_tokens"] = wire::ANSWER_TOKENS.into();
+        }
+        if !tools.is_empty() && self.tools_supported() {
             let tools: Vec<_> = tools
                 .iter()
                 .map(|t| serde_json::json!({"type": "function", "function": t}))
@@ -237,24 +293,118 @@ impl Client {
                 ..hit
             });
         }
+        let probe = self.probe(cancel).await?;
+        if !tools.is_empty() && !self.tools_supported() {
+            // Learned while this request waited: its prompt was written
+            // for tools.
+            return Err(LlmError::ToolsRefused("the server takes no tools".into()));
+        }
+        // What was learned while waiting changes the shape.
+        let body = self.body(messages, tools);
         self.accounting.reserve()?;
         let _slot = tokio::select! {
             s = self.slots.acquire() => s.map_err(|_| LlmError::Cancelled)?,
             _ = cancel.cancelled() => return Err(LlmError::Cancelled),
         };
-        let answer = self.send_with_retries(&body, cancel).await?;
+        let sent = self.send_adapting(messages, tools, body, cancel).await;
+        match &sent {
+            Ok(_) => self.learned.verified.store(true, Ordering::Relaxed),
+            Err(LlmError::Refused(m)) => {
+                *self
+                    .learned
+                    .refused
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(m.clone())
+            }
+            Err(_) => {}
+        }
+        drop(probe);
+        let (answer, body) = sent?;
         self.accounting.record(&answer.usage);
         if let Some(c) = &self.cache {
-            c.put(&key, &answer);
+            c.put(&Cache::key(&body), &answer);
         }
         Ok(answer)
+    }
+
+    /// Whether the server takes `tools` (as far as this run has seen).
+    pub fn tools_supported(&self) -> bool {
+        !self.learned.no_tools.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the right to send: at once when a request of this run was
+    /// answered, else one at a time; a refusal of the run is returned here,
+    /// before anything is sent.
+    async fn probe(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, LlmError> {
+        let refused = || {
+            self.learned
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        };
+        if let Some(m) = refused() {
+            return Err(LlmError::Refused(m));
+        }
+        if self.learned.verified.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let guard = tokio::select! {
+            g = self.learned.probe.lock() => g,
+            _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+        };
+        if let Some(m) = refused() {
+            return Err(LlmError::Refused(m));
+        }
+        Ok((!self.learned.verified.load(Ordering::Relaxed)).then_some(guard))
+    }
+
+    /// Sends `body`; when the server says the request's shape does not fit
+    /// it (reasoning parameters), learns the shape and sends once more.
+    /// Tools refused are learned and returned as [`LlmError::ToolsRefused`]
+    /// (the caller rewrites its prompt). Returns the body that was answered.
+    async fn send_adapting(
+        &self,
+        messages: &[Message],
+        tools: &[Tool],
+        body: serde_json::Value,
+        cancel: &CancellationToken,
+    ) -> Result<(Answer, serde_json::Value), LlmError> {
+        match self.send_with_retries(&body, cancel).await {
+            Err(Sent::Misfit(Misfit::Tools, why)) => {
+                tracing::warn!(
+                    "{}: asking without tools from now on",
+                    self.redact(why.clone())
+                );
+                self.learned.no_tools.store(true, Ordering::Relaxed);
+                Err(LlmError::ToolsRefused(self.redact(why)))
+            }
+            Err(Sent::Misfit(Misfit::ReasoningParams, why))
+                if !self.learned.reasoning.swap(true, Ordering::Relaxed) =>
+            {
+                tracing::warn!(
+                    "{}: sending max_completion_tokens and no temperature from now on",
+                    self.redact(why)
+                );
+                let body = self.body(messages, tools);
+                match self.send_with_retries(&body, cancel).await {
+                    Ok(a) => Ok((a, body)),
+                    Err(e) => Err(e.into_error(self)),
+                }
+            }
+            Err(e) => Err(e.into_error(self)),
+            Ok(a) => Ok((a, body)),
+        }
     }
 
     async fn send_with_retries(
         &self,
         body: &serde_json::Value,
         cancel: &CancellationToken,
-    ) -> Result<Answer, LlmError> {
+    ) -> Result<Answer, Sent> {
         let mut last = String::new();
         let mut after = None;
         for (n, delay) in self.backoff.iter().enumerate() {
@@ -267,16 +417,19 @@ impl Client {
                 );
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                    _ = cancel.cancelled() => return Err(Sent::Error(LlmError::Cancelled)),
                 }
             }
             let sent = tokio::select! {
                 r = self.send(body) => r,
-                _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                _ = cancel.cancelled() => return Err(Sent::Error(LlmError::Cancelled)),
             };
             match sent {
                 Ok(a) => return Ok(a),
-                Err(Attempt::Refused(m)) => return Err(LlmError::Refused(self.redact(m))),
+                Err(Attempt::Refused(m)) => {
+                    return Err(Sent::Error(LlmError::Refused(self.redact(m))))
+                }
+                Err(Attempt::Misfit(kind, m)) => return Err(Sent::Misfit(kind, m)),
                 Err(Attempt::Retry { why, after: a }) => {
                     tracing::warn!("LLM request failed: {}", self.redact(why.clone()));
                     last = why;
@@ -284,12 +437,12 @@ impl Client {
                 }
             }
         }
-        Err(LlmError::Unavailable(self.redact(format!(
+        Err(Sent::Error(LlmError::Unavailable(self.redact(format!(
             "{} at {} did not answer after {} attempts: {last}",
             self.settings.provider.describe(),
             self.settings.where_(),
             self.backoff.len()
-        ))))
+        )))))
     }
 
     async fn send(&self, body: &serde_json::Value) -> Result<Answer, Attempt> {
@@ -311,10 +464,16 @@ impl Client {
             after: None,
         })?;
         if status.is_success() {
-            return parse_answer(&text).map_err(Attempt::Refused);
+            return wire::parse_answer(&text).map_err(Attempt::Refused);
         }
-        let detail = error_detail(&text);
+        let detail = wire::error_detail(&text);
         let code = status.as_u16();
+        if code == 400 || code == 500 {
+            // llama.cpp's server answers 500 to tools it cannot template.
+            if let Some(kind) = wire::misfit(&text) {
+                return Err(Attempt::Misfit(kind, self.refusal(code, &detail)));
+            }
+        }
         if code == 429 || status.is_server_error() || code == 408 {
             return Err(Attempt::Retry {
                 why: format!("HTTP {code}: {detail}"),
@@ -440,62 +599,6 @@ fn httpdate(v: &str) -> Option<std::time::SystemTime> {
     .ok()
 }
 
-/// The `error.message` of an OpenAI-shaped error body, else the body's
-/// start.
-fn error_detail(text: &str) -> String {
-    let v: Option<serde_json::Value> = serde_json::from_str(text).ok();
-    let msg = v
-        .as_ref()
-        .and_then(|v| v.pointer("/error/message").or_else(|| v.get("message")))
-        .and_then(|m| m.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| text.chars().take(200).collect());
-    let code = v
-        .as_ref()
-        .and_then(|v| v.pointer("/error/code"))
-        .and_then(|c| c.as_str())
-        .map(|c| format!(" [{c}]"))
-        .unwrap_or_default();
-    format!("{}{code}", msg.trim())
-}
-
-fn parse_answer(text: &str) -> Result<Answer, String> {
-    let r: CreateChatCompletionResponse = serde_json::from_str(text)
-        .map_err(|e| format!("the server's answer is not an OpenAI chat completion ({e})"))?;
-    let choice = r
-        .choices
-        .into_iter()
-        .next()
-        .ok_or("the server's answer has no choices")?;
-    let tool_calls = choice
-        .message
-        .tool_calls
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|c| match c {
-            ChatCompletionMessageToolCalls::Function(f) => Some(ToolCall {
-                id: f.id,
-                kind: function_kind(),
-                function: FunctionCall {
-                    name: f.function.name,
-                    arguments: f.function.arguments,
-                },
-            }),
-            ChatCompletionMessageToolCalls::Custom(_) => None,
-        })
-        .collect();
-    let usage = r.usage.map_or(Usage::default(), |u| Usage {
-        prompt_tokens: u64::from(u.prompt_tokens),
-        completion_tokens: u64::from(u.completion_tokens),
-    });
-    Ok(Answer {
-        content: choice.message.content,
-        tool_calls,
-        usage,
-        cached: false,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,16 +614,5 @@ mod tests {
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO), "a date in the past");
         assert!(httpdate("Wed, 21 Oct 2015 07:28:00 GMT").is_some());
-    }
-
-    #[test]
-    fn error_bodies_in_openai_shape() {
-        assert_eq!(
-            error_detail(
-                r#"{"error":{"message":"no such deployment","code":"DeploymentNotFound"}}"#
-            ),
-            "no such deployment [DeploymentNotFound]"
-        );
-        assert_eq!(error_detail("plain"), "plain");
     }
 }

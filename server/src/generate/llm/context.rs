@@ -143,6 +143,40 @@ impl Symbols {
         out
     }
 
+    /// What `get_info` would have answered, for a server that takes no
+    /// tools: the definitions of the project's top-level names that the
+    /// target's source mentions (itself left out), within `budget` tokens.
+    pub fn definitions_for(&self, target: &Target, budget: u64, max_lines: usize) -> String {
+        let own = std::fs::read_to_string(&target.abs).unwrap_or_default();
+        let body: String = own
+            .lines()
+            .skip(target.line.saturating_sub(1) as usize)
+            .take((target.end_line + 1).saturating_sub(target.line) as usize)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let defined: BTreeSet<&str> = self
+            .modules
+            .values()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let own_name = target.qualname.rsplit('.').next().unwrap_or_default();
+        let mut seen = BTreeSet::new();
+        let mut out = String::new();
+        for word in body.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if word == own_name || !defined.contains(word) || !seen.insert(word) {
+                continue;
+            }
+            let def = self.info(word, max_lines);
+            if tokens(&out) + tokens(&def) > budget {
+                break;
+            }
+            out.push_str(&def);
+            out.push('\n');
+        }
+        out
+    }
+
     fn file(&self, path: &RelPath) -> Option<&FileIndex> {
         self.files
             .iter()

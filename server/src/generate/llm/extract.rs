@@ -91,6 +91,7 @@ pub fn extract(answer: &str, p: &Project) -> Result<Extracted, String> {
     let mut imports = Vec::new();
     let mut removed = Vec::new();
     let mut tests = Vec::new();
+    let mut helpers = Vec::new();
     for stmt in &module.body {
         match stmt {
             Stmt::Import(_) | Stmt::ImportFrom(_) => match fix_import(stmt, &text(stmt.range()), p)
@@ -117,10 +118,25 @@ pub fn extract(answer: &str, p: &Project) -> Result<Extracted, String> {
                 "test class {} (write top-level test functions)",
                 c.name
             )),
-            other => removed.push(format!(
-                "module-level code outside a test: {}",
-                first_line(&text(other.range()))
-            )),
+            other => match helper(other, &code) {
+                Some(h) => helpers.push(h),
+                None => removed.push(format!(
+                    "module-level code outside a test: {}",
+                    first_line(&text(other.range()))
+                )),
+            },
+        }
+    }
+    let tests: Vec<(String, String)> = tests
+        .into_iter()
+        .map(|(name, source)| {
+            let source = with_helpers(&source, &helpers);
+            (name, source)
+        })
+        .collect();
+    for h in &helpers {
+        if !tests.iter().any(|(_, s)| s.contains(h.source.trim_end())) {
+            removed.push(format!("{} (no test uses it)", h.names.join(", ")));
         }
     }
     if tests.is_empty() {
@@ -140,7 +156,7 @@ pub fn extract(answer: &str, p: &Project) -> Result<Extracted, String> {
         tests: tests
             .into_iter()
             .map(|(name, source)| TestSource {
-                fixtures: fixtures_used(&source, p),
+                fixtures: fixtures_used(&source, &name, p),
                 imports: imports_used(&imports, &source),
                 name,
                 source,
@@ -148,6 +164,86 @@ pub fn extract(answer: &str, p: &Project) -> Result<Extracted, String> {
             .collect(),
         removed,
     })
+}
+
+/// A top-level helper the model wrote beside its tests: a function (a
+/// fixture too), a class, or a constant.
+#[derive(Debug)]
+struct Helper {
+    names: Vec<String>,
+    /// Dedented, decorators included.
+    source: String,
+}
+
+fn helper(stmt: &Stmt, code: &str) -> Option<Helper> {
+    let names = match stmt {
+        Stmt::FunctionDef(f) => vec![f.name.to_string()],
+        Stmt::ClassDef(c) => vec![c.name.to_string()],
+        Stmt::Assign(a) => a
+            .targets
+            .iter()
+            .flat_map(|t| match t {
+                Expr::Name(n) => vec![n.id.to_string()],
+                Expr::Tuple(t) => t
+                    .elts
+                    .iter()
+                    .filter_map(|e| e.as_name_expr().map(|n| n.id.to_string()))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Stmt::AnnAssign(a) if a.value.is_some() => match &*a.target {
+            Expr::Name(n) => vec![n.id.to_string()],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        return None;
+    }
+    let decorators = match stmt {
+        Stmt::FunctionDef(f) => f.decorator_list.first().map(|d| d.range().start()),
+        Stmt::ClassDef(c) => c.decorator_list.first().map(|d| d.range().start()),
+        _ => None,
+    };
+    let start = decorators.unwrap_or(stmt.range().start()).to_usize();
+    let start = code[..start].rfind('\n').map_or(0, |i| i + 1);
+    Some(Helper {
+        names,
+        source: dedent(&code[start..stmt.range().end().to_usize()]),
+    })
+}
+
+/// `test` after the helpers it uses, directly or through another helper,
+/// in the answer's order: the test stands alone with them.
+fn with_helpers(test: &str, helpers: &[Helper]) -> String {
+    let mut used = vec![false; helpers.len()];
+    let mut frontier = vec![test.to_string()];
+    while let Some(text) = frontier.pop() {
+        let words = words(&text);
+        for (i, h) in helpers.iter().enumerate() {
+            if !used[i] && h.names.iter().any(|n| words.contains(n.as_str())) {
+                used[i] = true;
+                frontier.push(h.source.clone());
+            }
+        }
+    }
+    let mut out: Vec<&str> = helpers
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| **u)
+        .map(|(h, _)| h.source.trim_end())
+        .collect();
+    out.push(test.trim_end());
+    let mut joined = out.join("\n\n\n");
+    joined.push('\n');
+    joined
+}
+
+fn words(text: &str) -> BTreeSet<&str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 fn first_line(s: &str) -> String {
@@ -170,10 +266,7 @@ fn with_pytest(mut imports: Vec<String>, tests: &[(String, String)]) -> Vec<Stri
 /// The import lines `source` refers to (a name it mentions); imports are
 /// kept whole, so an unused name on a kept line is harmless.
 fn imports_used(imports: &[String], source: &str) -> Vec<String> {
-    let words: BTreeSet<&str> = source
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words = words(source);
     imports
         .iter()
         .filter(|line| bound_names(line).iter().any(|n| words.contains(n.as_str())))
@@ -203,11 +296,15 @@ fn bound_names(line: &str) -> Vec<String> {
         .collect()
 }
 
-fn fixtures_used(source: &str, p: &Project) -> Vec<String> {
+fn fixtures_used(source: &str, name: &str, p: &Project) -> Vec<String> {
     let Ok(parsed) = ruff_python_parser::parse_module(source) else {
         return Vec::new();
     };
-    let Some(Stmt::FunctionDef(f)) = parsed.syntax().body.first() else {
+    let test = parsed.syntax().body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        _ => None,
+    });
+    let Some(f) = test else {
         return Vec::new();
     };
     f.parameters
@@ -564,5 +661,72 @@ def test_stock():
             e.tests[0].source.contains("== 400"),
             "the route's own 400 stays"
         );
+    }
+
+    #[test]
+    fn helpers_fixtures_and_constants_go_with_the_tests_using_them() {
+        let a = r#"
+import pytest
+from plainlib.inventory import Stock
+
+BASE = 5
+UNUSED = 1
+
+
+def make_stock(n=BASE):
+    return Stock(n)
+
+
+@pytest.fixture
+def stock():
+    return make_stock()
+
+
+def test_uses_fixture(stock):
+    assert stock
+
+
+def test_uses_helper():
+    assert make_stock(2)
+
+
+def test_plain():
+    assert True
+"#;
+        let e = extract(a, &project()).unwrap();
+        let by = |n: &str| e.tests.iter().find(|t| t.name == n).unwrap();
+        let f = &by("test_uses_fixture").source;
+        for part in [
+            "BASE = 5",
+            "def make_stock",
+            "@pytest.fixture\ndef stock",
+            "def test_uses_fixture",
+        ] {
+            assert!(f.contains(part), "{part} missing:\n{f}");
+        }
+        assert!(
+            f.find("BASE = 5") < f.find("def make_stock"),
+            "answer order:\n{f}"
+        );
+        assert!(!f.contains("UNUSED"), "{f}");
+        assert_eq!(
+            by("test_uses_fixture").imports,
+            ["from plainlib.inventory import Stock", "import pytest"]
+        );
+        let h = &by("test_uses_helper").source;
+        assert!(
+            h.contains("def make_stock") && !h.contains("def stock"),
+            "{h}"
+        );
+        assert_eq!(
+            by("test_plain").source,
+            "def test_plain():\n    assert True\n"
+        );
+        assert!(
+            e.removed.iter().any(|r| r.contains("UNUSED")),
+            "{:?}",
+            e.removed
+        );
+        assert!(ruff_python_parser::parse_module(f).is_ok());
     }
 }

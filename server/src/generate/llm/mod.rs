@@ -17,6 +17,7 @@ pub mod extract;
 pub mod hybrid;
 pub mod prompt;
 pub mod settings;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,6 +40,9 @@ pub const REPAIR_ROUNDS: u32 = 2;
 const TOOL_ROUNDS: usize = 3;
 /// Lines of a definition `get_info` returns at most.
 const INFO_LINES: usize = 60;
+/// Heads the definitions put in the prompt for a server without tools.
+const INLINED: &str =
+    "The `get_info` tool is not available; the project's definitions the code above uses:";
 
 /// The tool the model calls for the definition of a project name.
 pub fn get_info_tool() -> Tool {
@@ -167,17 +171,33 @@ impl LlmEngine {
     }
 
     /// Asks until the model answers with text: its `get_info` calls are
-    /// answered from the index (at most [`TOOL_ROUNDS`] times).
+    /// answered from the index (at most [`TOOL_ROUNDS`] times). A server
+    /// that takes no tools gets what they would have fetched in the prompt
+    /// instead, and the same request again.
     async fn converse(
         &self,
         sym: &Symbols,
+        target: &Target,
         messages: &mut Vec<Message>,
         cancel: &CancellationToken,
     ) -> Result<String, LlmError> {
         let tools = [get_info_tool()];
-        for round in 0..=TOOL_ROUNDS {
-            let offer: &[Tool] = if round < TOOL_ROUNDS { &tools } else { &[] };
-            let answer: Answer = self.client.chat(messages, offer, cancel).await?;
+        let mut round = 0;
+        while round <= TOOL_ROUNDS {
+            if !self.client.tools_supported() {
+                self.inline_definitions(sym, target, messages);
+            }
+            let offer: &[Tool] = if round < TOOL_ROUNDS && self.client.tools_supported() {
+                &tools
+            } else {
+                &[]
+            };
+            let answer: Answer = match self.client.chat(messages, offer, cancel).await {
+                Err(LlmError::ToolsRefused(_)) if !offer.is_empty() => continue,
+                Err(LlmError::ToolsRefused(m)) => return Err(LlmError::Unavailable(m)),
+                other => other?,
+            };
+            round += 1;
             messages.push(Message::assistant(&answer));
             if answer.tool_calls.is_empty() {
                 return Ok(answer.content.unwrap_or_default());
@@ -199,6 +219,26 @@ impl LlmEngine {
         Ok(String::new())
     }
 
+    /// Adds to the conversation's first user message, once, the
+    /// definitions `get_info` would have given.
+    fn inline_definitions(&self, sym: &Symbols, target: &Target, messages: &mut [Message]) {
+        let Some(first) = messages.iter_mut().find(|m| m.role == "user") else {
+            return;
+        };
+        let text = first.content.get_or_insert_with(String::new);
+        if text.contains(INLINED) {
+            return;
+        }
+        let budget = u64::from(self.client.settings().request_tokens);
+        let defs = sym.definitions_for(target, budget, INFO_LINES);
+        text.push_str(&format!("\n\n{INLINED}"));
+        if defs.trim().is_empty() {
+            text.push_str(" none beyond what is shown above.\n");
+        } else {
+            text.push_str(&format!("\n```python\n{}```\n", defs));
+        }
+    }
+
     /// One target: the first answer, and up to [`REPAIR_ROUNDS`] more when
     /// it holds no usable test.
     async fn target(
@@ -213,7 +253,7 @@ impl LlmEngine {
         let project = sym.extract_project(target);
         let mut rounds = 0;
         loop {
-            let text = self.converse(sym, &mut messages, cancel).await?;
+            let text = self.converse(sym, target, &mut messages, cancel).await?;
             match extract::extract(&text, &project) {
                 Ok(found) => {
                     for r in &found.removed {
@@ -278,10 +318,12 @@ impl LlmEngine {
                 Ok(mut tests) => out.tests.append(&mut tests),
                 Err(LlmError::Cancelled) => return Err(EngineError::Cancelled),
                 Err(LlmError::Refused(m)) => return Err(EngineError::Failed(m)),
-                Err(LlmError::Cap(m) | LlmError::Unavailable(m)) => out.skipped.push(NotTargeted {
-                    target: target.id(),
-                    reason: m,
-                }),
+                Err(LlmError::Cap(m) | LlmError::Unavailable(m) | LlmError::ToolsRefused(m)) => {
+                    out.skipped.push(NotTargeted {
+                        target: target.id(),
+                        reason: m,
+                    })
+                }
             }
         }
         out.usage = Some(self.usage());
@@ -410,7 +452,9 @@ impl LlmEngine {
             )
             .map_err(LlmError::Refused)?;
         conv.messages.push(Message::user(text));
-        let answer = self.converse(sym, &mut conv.messages, cancel).await?;
+        let answer = self
+            .converse(sym, target, &mut conv.messages, cancel)
+            .await?;
         let found = extract::extract(&answer, &sym.extract_project(target));
         self.remember(target, conv.messages, conv.rounds + 1);
         Ok(found

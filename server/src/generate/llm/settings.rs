@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use crate::config::{LlmConfig, Provider};
 
+/// OpenAI's model when none is configured: cheap, fast, good at code, and
+/// takes tools and `temperature` (docs/configuration.md).
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
+
 /// Where the cache lives, relative to the project root.
 pub const CACHE_DIR: &str = ".testgen/llm-cache";
 
@@ -65,13 +69,25 @@ impl Settings {
         root: &Path,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, String> {
-        let provider = c.provider.ok_or(
-            "no LLM is configured: set llm.provider (\"openai\", \"azure\" or \"openai-compatible\") in [tool.testgen.llm], the editor's testgen.llm.provider, TESTGEN_LLM_PROVIDER or --provider, or use --engine explore",
+        // An OpenAI key alone is enough: the user asked for the LLM engine
+        // and holds a key for OpenAI.
+        let key_alone = || {
+            env(Provider::Openai.default_key_env())
+                .filter(|k| !k.trim().is_empty())
+                .map(|_| Provider::Openai)
+        };
+        let provider = c.provider.or_else(key_alone).ok_or(
+            "no LLM is configured: set OPENAI_API_KEY (OpenAI, model gpt-4o-mini), or llm.provider (\"openai\", \"azure\" or \"openai-compatible\") in [tool.testgen.llm], the editor's testgen.llm.provider, TESTGEN_LLM_PROVIDER or --provider; or use --engine explore",
         )?;
-        let model = c.model.clone().filter(|m| !m.trim().is_empty()).ok_or_else(|| match provider {
-            Provider::Azure => "Azure OpenAI needs its deployment: set AZURE_OPENAI_DEPLOYMENT or llm.model (--model)".to_string(),
-            _ => format!("{} needs a model name: set llm.model (--model, TESTGEN_LLM_MODEL)", provider.describe()),
-        })?;
+        let model = c
+            .model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .or_else(|| (provider == Provider::Openai).then(|| DEFAULT_OPENAI_MODEL.to_string()))
+            .ok_or_else(|| match provider {
+                Provider::Azure => "Azure OpenAI needs its deployment: set AZURE_OPENAI_DEPLOYMENT or llm.model (--model)".to_string(),
+                _ => format!("{} needs a model name: set llm.model (--model, TESTGEN_LLM_MODEL)", provider.describe()),
+            })?;
         let base_url = match (provider, &c.base_url) {
             (_, Some(u)) if !u.trim().is_empty() => u.trim().to_string(),
             (Provider::Openai, _) => async_openai::config::OPENAI_API_BASE.to_string(),
@@ -82,7 +98,10 @@ impl Settings {
                 return Err("an OpenAI-compatible server needs its address: set llm.baseUrl (--base-url), e.g. http://localhost:11434/v1".into())
             }
         };
-        let key_env = c.key_env();
+        let key_env = c
+            .api_key_env
+            .clone()
+            .or_else(|| Some(provider.default_key_env().to_string()));
         let key = key_env
             .as_deref()
             .and_then(&env)
@@ -155,6 +174,19 @@ mod tests {
         let s = Settings::resolve(&c, Path::new("/p"), none).unwrap();
         assert!(s.key.is_none(), "a local server needs no key");
         assert_eq!(s.cache_dir.unwrap(), Path::new("/p/.testgen/llm-cache"));
+    }
+
+    #[test]
+    fn an_openai_key_alone_selects_openai_and_its_default_model() {
+        let env = |k: &str| (k == "OPENAI_API_KEY").then(|| "sk-alone-1234".to_string());
+        let s = Settings::resolve(&LlmConfig::default(), Path::new("/p"), env).unwrap();
+        assert_eq!(s.provider, Provider::Openai);
+        assert_eq!(s.model, DEFAULT_OPENAI_MODEL);
+        assert_eq!(s.base_url, async_openai::config::OPENAI_API_BASE);
+        assert_eq!(s.key.unwrap().expose(), "sk-alone-1234");
+        let blank = |k: &str| (k == "OPENAI_API_KEY").then(|| "  ".to_string());
+        let e = Settings::resolve(&LlmConfig::default(), Path::new("/p"), blank).unwrap_err();
+        assert!(e.contains("OPENAI_API_KEY"), "{e}");
     }
 
     #[test]
