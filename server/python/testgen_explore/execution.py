@@ -7,6 +7,7 @@ import enum
 import inspect
 import itertools
 
+from .paths import PathVal, is_file_contract, names_descriptor
 from .recorders import Recorder, called_params, wants_recorder
 from .typehints import type_hints
 from .values import OMIT, Lit, SeqVal
@@ -62,6 +63,9 @@ class Callee:
 
         node = getattr(facts, "node", None)
         self.called = called_params(node, {p.name for p in self.params}) if node is not None else {}
+        usage = getattr(facts, "usage", None) or {}
+        self.file_params = {p.name for p in self.params
+                            if p.kind != VAR_POS and is_file_contract(p.name, p.ann, usage.get(p.name, ()))}
 
     def pool(self, param):
         if param.pool is None:
@@ -71,6 +75,10 @@ class Callee:
             vals = self.gen.pool(param.ann, self.facts, param.name)
             if param.name in self.called and wants_recorder(param.ann):
                 vals = [Recorder(param.name, self.called[param.name])] + list(vals or [])
+            if param.name in self.file_params:
+                vals = [v for v in vals if not names_descriptor(v)]
+                if not any(isinstance(v, PathVal) for v in vals):
+                    vals = [PathVal(param.name)] + vals
             if not vals:
                 vals = [Lit(None)]
             if param.has_default and param.kind != POS_ONLY:
@@ -119,7 +127,11 @@ class Callee:
             elif p.has_default and p.kind != POS_ONLY and rng.random() < 0.3:
                 out.append(OMIT)
             else:
-                out.append(self.gen.random_val(p.ann, self.facts, p.name))
+                v = self.gen.random_val(p.ann, self.facts, p.name)
+                if p.name in self.file_params and names_descriptor(v):
+                    pool = self.pool(p)
+                    v = pool[rng.randrange(len(pool))]
+                out.append(v)
         return out
 
     def split(self, vals):
