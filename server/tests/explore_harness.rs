@@ -43,6 +43,7 @@ impl Harness {
             seed: 0,
             allow_unsafe: false,
             cwd: cwd.path(),
+            note: None,
         };
         let mut child = launch
             .command()

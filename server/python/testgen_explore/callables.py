@@ -25,7 +25,7 @@ from .observe import default, rebuild, recorded_obs, result_obs, state_obs, stre
 from .protocol import last_line
 from .recorders import recorders_in, with_prelude
 from .render import assertion_lines, how_imports, verified_src, weak_assertion, wrap_how
-from .safety import SkipTarget, unsafe_calls
+from .safety import SkipTarget, attempted, unsafe_calls
 from .search import Explorer, Plan
 from .source import FunctionFacts, find_def, own_nodes
 from .values import OMIT, class_ref
@@ -69,13 +69,14 @@ def import_module(ctx, name):
     modules imported before are put back and used."""
     django_setup(ctx)
     saved = forget_project_modules(ctx)
+    ctx.note_call("import %s" % name)
     status, res = ctx.guard.run(lambda: __import__(name) and sys.modules[name], 30.0, ctx.enforce_imports)
     if status == "ok":
         return res
     if status == "unsafe":
         # Module-level code is the project's too: refused as a call would be.
-        raise SkipTarget("cannot import %s: at import time it tried %s (refused; pass allow_unsafe "
-                         "to explore it)" % (name, res))
+        raise SkipTarget("cannot import %s: at import time it %s (refused; pass allow_unsafe "
+                         "to explore it)" % (name, attempted(res)))
     if name in saved:
         restore_project_modules(ctx, saved)
         return saved[name]
@@ -335,6 +336,7 @@ class CallableExplorer(Explorer):
         built = self.callee.named(plan.args, a, k)
         value = exc = None
         how = self.static_how
+        self.note(plan)
         with self.ctx.tracer:
             try:
                 if self.kind == "property":
@@ -383,6 +385,14 @@ class CallableExplorer(Explorer):
             if class_ref(cls) is not None and not self.gen.class_pool(cls, 0):
                 return "%s (parameter `%s`)" % (b.why_not(cls, self.gen), p.name)
         return None
+
+    def note(self, plan):
+        """The call as a test would write it, noted before it is made."""
+        try:
+            text = self.call_src(plan)
+        except Exception:  # a value without source: the target's name will do
+            text = self.t.get("qualname")
+        self.ctx.note_call(text)
 
     # -- rendering ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import itertools
 
 from .builders import contract_order, static_breach
 from .contract import uses
+from .paths import PathVal, is_file_contract, names_descriptor
 from .recorders import Recorder, called_params, wants_recorder
 from .typehints import type_hints
 from .values import OMIT, Lit, SeqVal
@@ -66,6 +67,9 @@ class Callee:
         self.called = called_params(node, {p.name for p in self.params}) if node is not None else {}
         # The evident use of each parameter: part of its contract (contract.py).
         self.uses = uses(node, {p.name for p in self.params})
+        usage = getattr(facts, "usage", None) or {}
+        self.file_params = {p.name for p in self.params
+                            if p.kind != VAR_POS and is_file_contract(p.name, p.ann, usage.get(p.name, ()))}
 
     def pool(self, param):
         if param.pool is None:
@@ -75,6 +79,10 @@ class Callee:
             vals = self.gen.pool(param.ann, self.facts, param.name)
             if param.name in self.called and wants_recorder(param.ann):
                 vals = [Recorder(param.name, self.called[param.name])] + list(vals or [])
+            if param.name in self.file_params:
+                vals = [v for v in vals if not names_descriptor(v)]
+                if not any(isinstance(v, PathVal) for v in vals):
+                    vals = [PathVal(param.name)] + vals
             if not vals:
                 vals = [Lit(None)]
             if param.has_default and param.kind != POS_ONLY:
@@ -124,8 +132,10 @@ class Callee:
                 out.append(OMIT)
             else:
                 v = self.gen.random_val(p.ann, self.facts, p.name)
-                if static_breach(p, self.uses.get(p.name), v):
-                    # a draw that breaks the contract: one of the pool instead
+                if static_breach(p, self.uses.get(p.name), v) or (
+                        p.name in self.file_params and names_descriptor(v)):
+                    # a draw that breaks the contract, or a number open()
+                    # takes for a descriptor: one of the pool instead
                     pool = self.pool(p)
                     v = pool[rng.randrange(len(pool))]
                 out.append(v)

@@ -104,6 +104,8 @@ def main(argv=None):
     args = parse_args(argv)
     ctx = Context(args.root, args.rules, args.sys_path, args.seed, args.allow_unsafe)
     channel = Channel()
+    ctx.guard.fds.protect(channel.fds)
+    ctx.note_call = channel.note_call
     set_sys_path(ctx, args)
     sys.dont_write_bytecode = True
     ctx.guard.install()

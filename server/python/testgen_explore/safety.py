@@ -3,7 +3,8 @@
 A static scan refuses targets whose source calls destructive or external
 operations (resolved through the module's globals); the Guard's audit hook
 blocks them at run time, replaces os._exit, keeps stdout away from the
-protocol and bounds every call with SIGALRM.
+protocol, refuses descriptors the call did not open (fdguard.py) and bounds
+every call with SIGALRM.
 """
 
 import ast
@@ -17,6 +18,7 @@ import tempfile
 import types
 import urllib.parse
 
+from .fdguard import Clause, FdGuard
 from .refusals import Refusals, is_local_host, wrap_fork_exec, wrap_socket_methods
 from .source import dotted, resolve
 
@@ -71,6 +73,12 @@ def limit_error(exc):
     return None
 
 
+def attempted(why):
+    """A refusal as the predicate of a sentence about the target: "tried
+    os.remove", "wrote to file descriptor 5, which it did not open"."""
+    return str(why) if isinstance(why, Clause) else "tried %s" % why
+
+
 class Guard:
     """Everything that is active only while a candidate runs: the audit hook's
     block list, os._exit replaced, stdout redirected, the per-call alarm."""
@@ -87,12 +95,14 @@ class Guard:
         # What the last guarded call was refused (the first refusal wins:
         # the project may catch UnsafeCall's effects and go on).
         self.refused = None
+        self.fds = FdGuard(self)
 
     def install(self):
         if self._installed:
             return
         self._installed = True
         sys.addaudithook(self._hook)
+        self.fds.install()
         wrap_fork_exec(self)
         wrap_socket_methods(self)
         signal.signal(signal.SIGALRM, self._alarm)
@@ -105,10 +115,18 @@ class Guard:
         if not self.active or not self.enforce:
             return
         why = self.refusals.reason(event, args)
+        if why is None and event == "open":
+            why = self.fds.opened(args)
+        elif why is None and event == "mmap.__new__" and args:
+            why = self.fds.reason("mapped", args[0])
         if why is not None:
-            if self.refused is None:
-                self.refused = why
-            raise UnsafeCall(why)
+            self.refuse(why)
+
+    def refuse(self, why):
+        """Ends the guarded call: `why` is its reason (the first one wins)."""
+        if self.refused is None:
+            self.refused = why
+        raise UnsafeCall(why)
 
     def _hook(self, event, args):
         if self.active and self.enforce:
@@ -137,6 +155,7 @@ class Guard:
         # Ours again whatever an earlier call did with SIGALRM: the per-call
         # timeout must hold for every call.
         signal.signal(signal.SIGALRM, self._alarm)
+        self.fds.begin()
         self.active = True
         os._exit = forbidden_exit
         sys.stdout = sys.stderr
@@ -162,6 +181,7 @@ class Guard:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self.active = False
+            self.fds.end()
             os._exit = real_exit
             sys.stdout = sys.stderr
             sys.stdin = stdin

@@ -14,7 +14,7 @@ from .frameworks.spec import RouteSpec, request_key
 from .isolation import missing_state
 from .naming import Decisions, outcome_words, trim_words, unique_name
 from .render import exception_ref, match_arg, obj_src, with_db_fixture
-from .safety import SkipTarget, limit_error, unsafe_calls
+from .safety import SkipTarget, attempted, limit_error, unsafe_calls
 from .state import new_threads_left
 from .source import body_start, code_lines
 from .values import literal_src
@@ -139,6 +139,7 @@ class Explorer:
         before = {t.ident for t in threading.enumerate()}
         watch = self.ctx.env_watch
         watch.read = None
+        self.ctx.note_call("%s (call %d)" % (self.t.get("qualname"), self.calls))
         body, box = django_guarded(self.ctx.django, lambda: self.run(plan))
         status, res = self.ctx.guard.run(body, timeout, not self.allow_unsafe)
         if new_threads_left(before):
@@ -226,8 +227,8 @@ class Explorer:
         if completed == 0 and timeouts:
             raise SkipTarget("every call ran longer than %g s (infinite loop?)" % self.call_timeout)
         if not kept and unsafe:
-            raise SkipTarget("the target tried %s at run time (blocked; pass allow_unsafe to explore it)"
-                             % unsafe)
+            raise SkipTarget("at run time the target %s (blocked; pass allow_unsafe to explore it)"
+                             % attempted(unsafe))
         if not kept and refused:
             raise SkipTarget("the target %s" % refused)
         self.searching = False

@@ -282,6 +282,12 @@ class FunctionFacts:
                         for a in node.args:
                             for p in self._params_in(a):
                                 self._add(vals, p, neighbours=False)
+                if dotted(f) in _OPENERS and node.args:
+                    for p in self._params_in(node.args[0]):
+                        self.usage[p].add("file")
+                if (isinstance(f, ast.Attribute) and f.attr in _FILE_METHODS
+                        and isinstance(f.value, ast.Name) and f.value.id in self.params):
+                    self.usage[f.value.id].add("file")
                 if isinstance(f, ast.Name) and f.id in ("int", "float") and node.args:
                     for p in self._params_in(node.args[0]):
                         self.usage[p].add("numstr")
@@ -341,6 +347,13 @@ class FunctionFacts:
             cur = parent
         return (None, None)
 
+
+# Calls whose first argument is a path or a descriptor, and methods only a
+# file has: a parameter used so takes "a path or an open file".
+_OPENERS = {"open", "io.open", "os.open", "os.fdopen", "codecs.open", "gzip.open", "bz2.open",
+            "lzma.open", "Path", "pathlib.Path", "os.fspath"}
+_FILE_METHODS = {"read", "readline", "readlines", "write", "writelines", "fileno", "seek", "tell",
+                 "flush"}
 
 STR_METHODS = {
     "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",

@@ -1,10 +1,15 @@
 //! The Python half of the explore engine as a child process: started in the
 //! project's interpreter (own process group, cwd in a temporary directory),
-//! spoken to in JSON lines (docs/explore-protocol.md), killed with its whole
-//! group when it overruns a deadline, dies, or is dropped.
+//! spoken to in JSON lines (docs/explore-protocol.md) on descriptors far
+//! from the ones project code touches (`package::ProtocolFds`), killed with
+//! its whole group when it overruns a deadline, dies, or is dropped. A
+//! harness that is lost says which call it was making and what it printed
+//! last.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -26,6 +31,10 @@ pub type Confinement = sandbox::Settings;
 
 /// How long an interpreter may take to start and import nothing.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines of stderr a lost harness's reason quotes.
+const LAST_WORDS: usize = 4;
+/// The note of the current call is one record of at most this many bytes.
+const NOTE_BYTES: usize = 512;
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -35,15 +44,38 @@ pub enum HarnessError {
         python: PathBuf,
         source: std::io::Error,
     },
-    #[error("did not return within {0} s; the interpreter was killed")]
-    Timeout(u64),
-    #[error("the interpreter died ({0})")]
-    Died(String),
-    #[error("the harness answered something that is not its protocol: {0}")]
-    Protocol(String),
+    #[error("did not return within {0} s; the interpreter was killed{1}")]
+    Timeout(u64, Whereabouts),
+    #[error("the interpreter died ({0}){1}")]
+    Died(String, Whereabouts),
+    #[error("the harness answered something that is not its protocol: {0}{1}")]
+    Protocol(String, Whereabouts),
     #[error("the harness speaks protocol version {got}, this testgen version {PROTOCOL}")]
     Version { got: u64 },
 }
+
+/// Where a lost harness was: the call it noted last and its last lines on
+/// stderr (empty when neither is known).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Whereabouts {
+    pub call: Option<String>,
+    pub stderr: Vec<String>,
+}
+
+impl std::fmt::Display for Whereabouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(call) = &self.call {
+            write!(f, " while running {call}")?;
+        }
+        if !self.stderr.is_empty() {
+            write!(f, "; its last words on stderr: {}", self.stderr.join(" | "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The last lines the harness wrote to stderr.
+type Tail = Arc<Mutex<VecDeque<String>>>;
 
 /// A running harness.
 pub struct Harness {
@@ -51,6 +83,10 @@ pub struct Harness {
     group: Option<i32>,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// The harness overwrites it with each call it makes.
+    note: std::fs::File,
+    tail: Tail,
+    stderr_done: Option<tokio::task::JoinHandle<()>>,
     _cwd: tempfile::TempDir,
 }
 
@@ -74,6 +110,7 @@ impl Harness {
             .tempdir()
             .map_err(start_err)?;
         let installed = package::install(cache_dir).map_err(start_err)?;
+        let note = tempfile::tempfile().map_err(start_err)?;
         let launch = Launch {
             python,
             installed: &installed,
@@ -82,6 +119,7 @@ impl Harness {
             seed,
             allow_unsafe: confine.allow_process,
             cwd: cwd.path(),
+            note: Some(&note),
         };
         let mut std_cmd = launch.command();
         // Its temporary directory is the only place it may write: the
@@ -97,21 +135,28 @@ impl Harness {
         let group = child.id().map(|id| id as i32);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(log_stderr(err));
-        }
+        let tail = Tail::default();
+        let stderr_done = child
+            .stderr
+            .take()
+            .map(|err| tokio::spawn(log_stderr(err, tail.clone())));
         let mut h = Harness {
             child,
             group,
             stdin,
             stdout,
+            note,
+            tail,
+            stderr_done,
             _cwd: cwd,
         };
         let line = h.read_line(START_TIMEOUT).await?;
-        let ready: Ready =
-            serde_json::from_str(&line).map_err(|_| HarnessError::Protocol(clip(&line)))?;
+        let ready: Ready = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(_) => return Err(h.not_protocol(clip(&line)).await),
+        };
         if !ready.ready {
-            return Err(HarnessError::Protocol(clip(&line)));
+            return Err(h.not_protocol(clip(&line)).await);
         }
         if ready.harness != PROTOCOL {
             return Err(HarnessError::Version { got: ready.harness });
@@ -130,16 +175,43 @@ impl Harness {
     ) -> Result<A, HarnessError> {
         self.send(req).await?;
         let line = self.read_line(deadline).await?;
-        let answer: A =
-            serde_json::from_str(&line).map_err(|_| HarnessError::Protocol(clip(&line)))?;
+        let answer: A = match serde_json::from_str(&line) {
+            Ok(a) => a,
+            Err(_) => return Err(self.not_protocol(clip(&line)).await),
+        };
         if answer.id() != req.id() {
-            return Err(HarnessError::Protocol(format!(
+            let what = format!(
                 "an answer to request {} where {} was asked",
                 answer.id().map_or("null".into(), |i| i.to_string()),
                 req.id().map_or("null".into(), |i| i.to_string()),
-            )));
+            );
+            return Err(self.not_protocol(what).await);
         }
         Ok(answer)
+    }
+
+    /// The harness said something else than its protocol: it cannot be
+    /// trusted with another request.
+    async fn not_protocol(&mut self, what: String) -> HarnessError {
+        self.kill();
+        HarnessError::Protocol(what, self.whereabouts().await)
+    }
+
+    /// The call the harness noted last and its last stderr lines (read to
+    /// the end, briefly: the process group is gone or going).
+    pub async fn whereabouts(&mut self) -> Whereabouts {
+        if let Some(task) = self.stderr_done.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        let stderr = self
+            .tail
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
+        Whereabouts {
+            call: read_note(&self.note),
+            stderr,
+        }
     }
 
     async fn send(&mut self, req: &Request) -> Result<(), HarnessError> {
@@ -156,16 +228,15 @@ impl Harness {
         match tokio::time::timeout(deadline, read_line(&mut self.stdout, MAX_ANSWER)).await {
             Err(_) => {
                 self.kill();
-                Err(HarnessError::Timeout(deadline.as_secs()))
+                Err(HarnessError::Timeout(
+                    deadline.as_secs(),
+                    self.whereabouts().await,
+                ))
             }
             Ok(Ok(Some((line, false)))) => Ok(String::from_utf8_lossy(&line).into_owned()),
-            Ok(Ok(Some((_, true)))) => {
-                self.kill();
-                Err(HarnessError::Protocol(format!(
-                    "an answer longer than {} MiB",
-                    MAX_ANSWER >> 20
-                )))
-            }
+            Ok(Ok(Some((_, true)))) => Err(self
+                .not_protocol(format!("an answer longer than {} MiB", MAX_ANSWER >> 20))
+                .await),
             Ok(Ok(None)) | Ok(Err(_)) => Err(self.died().await),
         }
     }
@@ -183,7 +254,7 @@ impl Harness {
             },
             _ => "closed its output".into(),
         };
-        HarnessError::Died(how)
+        HarnessError::Died(how, self.whereabouts().await)
     }
 
     /// Asks the harness to exit; kills it if it does not.
@@ -223,15 +294,40 @@ fn clip(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
-/// The harness and the code under test print to stderr: log it, bounded,
-/// as bytes (any encoding). Read to the end whatever comes: a reader that
-/// stopped would leave the harness's prints failing with a broken pipe.
-async fn log_stderr(err: tokio::process::ChildStderr) {
+/// The call the harness noted last: one record at the file's start, up to
+/// its newline (the harness pads it, so a shorter note never shows the end
+/// of a longer one).
+fn read_note(file: &std::fs::File) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; NOTE_BYTES];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let record = &buf[..n];
+    let end = record.iter().position(|&b| b == b'\n').unwrap_or(n);
+    let text = String::from_utf8_lossy(&record[..end]).trim().to_string();
+    (!text.is_empty()).then(|| clip(&text))
+}
+
+/// The harness and the code under test print to stderr (and to stdout,
+/// which the harness joins to it): log it, bounded, as bytes (any
+/// encoding), keeping the last lines for the reason of a lost harness.
+/// Read to the end whatever comes: a reader that stopped would leave the
+/// harness's prints failing with a broken pipe.
+async fn log_stderr(err: tokio::process::ChildStderr, tail: Tail) {
     let mut r = BufReader::new(err);
     while let Ok(Some((line, cut))) = read_line(&mut r, MAX_LOG_LINE).await {
         let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches('\r');
         let more = if cut { " [...]" } else { "" };
-        tracing::debug!(target: "testgen::explore", "{}{more}", text.trim_end_matches('\r'));
+        tracing::debug!(target: "testgen::explore", "{text}{more}");
+        if text.trim().is_empty() {
+            continue;
+        }
+        if let Ok(mut t) = tail.lock() {
+            if t.len() == LAST_WORDS {
+                t.pop_front();
+            }
+            t.push_back(clip(text.trim()));
+        }
     }
 }
 

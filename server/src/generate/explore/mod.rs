@@ -312,7 +312,7 @@ async fn explore_module(
         let deadline = Duration::from_secs_f64(settings.budget_s) + DEADLINE_GRACE;
         let answer = tokio::select! {
             a = h.request::<ExploreAnswer>(&req, deadline) => a,
-            _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into())),
+            _ = cancel.cancelled() => Err(HarnessError::Died("cancelled".into(), Default::default())),
         };
         match answer {
             Ok(answer) => {

@@ -50,6 +50,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/execution.py"),
     ),
     (
+        "testgen_explore/fdguard.py",
+        include_str!("../../../python/testgen_explore/fdguard.py"),
+    ),
+    (
         "testgen_explore/frameworks/__init__.py",
         include_str!("../../../python/testgen_explore/frameworks/__init__.py"),
     ),
@@ -221,6 +225,85 @@ pub fn install(cache_dir: &Path) -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The variable that tells the harness its protocol's descriptors:
+/// `IN,OUT,NOTE` (NOTE: where it notes the call it is making, or -1).
+pub const FDS_VAR: &str = "TESTGEN_PROTOCOL_FDS";
+
+/// Where the protocol lives in the harness: just below the descriptor limit
+/// (at most 1024), far from the small numbers project code passes around.
+/// The caller's piped stdin/stdout move there between fork and exec; the
+/// harness's own 0 becomes /dev/null and its 1 joins stderr, so nothing the
+/// project reads or writes on 0-2 (or on 3-63) reaches the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolFds {
+    pub input: i32,
+    pub output: i32,
+    pub note: i32,
+}
+
+impl ProtocolFds {
+    /// Three numbers under this process's soft limit, which the child
+    /// inherits: dup2 cannot go above it (the sandbox lowers the limit only
+    /// after the move, and a limit never closes what is open).
+    pub fn high() -> ProtocolFds {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a plain getter on a stack value.
+        let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+            lim.rlim_cur.min(1024) as i32
+        } else {
+            256
+        };
+        let top = soft.max(16) - 1;
+        ProtocolFds {
+            input: top,
+            output: top - 1,
+            note: top - 2,
+        }
+    }
+
+    fn var(&self, note: bool) -> String {
+        let n = if note { self.note } else { -1 };
+        format!("{},{},{}", self.input, self.output, n)
+    }
+
+    /// In the child, between fork and exec, after the stdio set-up: moves
+    /// the piped 0/1 (and the note file) up, /dev/null to 0, stderr to 1.
+    /// Only system calls on numbers.
+    fn install(&self, note: Option<i32>) -> std::io::Result<()> {
+        let err = std::io::Error::last_os_error;
+        // SAFETY: dup2/open/close on descriptors of the child; nothing
+        // allocates.
+        unsafe {
+            if let Some(fd) = note {
+                // dup2 onto itself would keep close-on-exec: cleared instead.
+                let moved = if fd == self.note {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, self.note)
+                };
+                if moved < 0 {
+                    return Err(err());
+                }
+            }
+            if libc::dup2(0, self.input) < 0 || libc::dup2(1, self.output) < 0 {
+                return Err(err());
+            }
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            if null < 0 {
+                return Err(err());
+            }
+            if libc::dup2(null, 0) < 0 || libc::dup2(2, 1) < 0 {
+                return Err(err());
+            }
+            libc::close(null);
+        }
+        Ok(())
+    }
+}
+
 /// How to start one harness.
 #[derive(Debug, Clone)]
 pub struct Launch<'a> {
@@ -238,12 +321,16 @@ pub struct Launch<'a> {
     /// A fresh temporary directory: project code never runs with the
     /// project as its cwd.
     pub cwd: &'a Path,
+    /// A file the harness overwrites with the call it is about to make (so
+    /// a harness that dies says where); it must stay open until spawned.
+    pub note: Option<&'a std::fs::File>,
 }
 
 impl Launch<'_> {
-    /// The command line, cwd and environment of the harness (stdio and
-    /// process-group handling are the caller's): the one way testgen and its
-    /// tests start it.
+    /// The command line, cwd and environment of the harness (the caller
+    /// pipes stdin and stdout, which become the protocol's [`ProtocolFds`],
+    /// and owns process-group handling): the one way testgen and its tests
+    /// start it.
     pub fn command(&self) -> std::process::Command {
         let rules = serde_json::to_string(&crate::workspace::skip::project_rules())
             .expect("the rules serialize");
@@ -264,9 +351,17 @@ impl Launch<'_> {
         if self.allow_unsafe {
             cmd.arg("--allow-unsafe");
         }
+        let fds = ProtocolFds::high();
+        let note = self.note.map(std::os::fd::AsRawFd::as_raw_fd);
         cmd.current_dir(self.cwd)
             .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env(FDS_VAR, fds.var(note.is_some()));
+        use std::os::unix::process::CommandExt;
+        // SAFETY: `install` only makes system calls on plain numbers.
+        unsafe {
+            cmd.pre_exec(move || fds.install(note));
+        }
         cmd
     }
 }
