@@ -96,12 +96,7 @@ fn run(project: &Path, limit_s: Option<u64>) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    common::output_text(out)
 }
 
 fn json(path: &Path) -> serde_json::Value {

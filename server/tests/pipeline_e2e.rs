@@ -44,12 +44,7 @@ fn run(project: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    common::output_text(out)
 }
 
 fn report(project: &Path) -> serde_json::Value {

@@ -60,6 +60,16 @@ pub fn measured_copy(name: &str) -> tempfile::TempDir {
     p
 }
 
+/// A finished command's exit code and both streams, for assertion messages.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Runs the real testgen binary.
 pub fn testgen(args: &[&str]) -> Output {
     Command::new(testgen_bin())
