@@ -152,10 +152,13 @@ def _flask_app_body(app):
         body.append("app.config.update(test_config)")
     body.append("app.testing = True")
     if setup.get("commands"):
+        # In an app context, as the `flask` command runs them (a command
+        # added with app.cli.add_command gets none from the test runner).
         body += ["runner = app.test_cli_runner()",
-                 "for args in %s:" % json.dumps([list(a) for a in setup["commands"]]),
-                 "    result = runner.invoke(args=args)",
-                 "    assert result.exit_code == 0, result.output"]
+                 "with app.app_context():",
+                 "    for args in %s:" % json.dumps([list(a) for a in setup["commands"]]),
+                 "        result = runner.invoke(args=args)",
+                 "        assert result.exit_code == 0, result.output"]
     body.append("yield app")
     return body
 

@@ -131,3 +131,16 @@ def test_a_protected_view_is_requested_after_registering_and_logging_in(ctx, loa
     assert "client.post('/login', data={'password': %r, 'username': 'testgen'}).status_code == 302" % PASSWORD \
         in src, src
     assert "response = client.get('/secret')\n    assert response.status_code == 200" in src, src
+
+
+def test_an_init_command_without_with_appcontext_runs_in_an_app_context(ctx, load):
+    # Flask 3's tutorial adds `init-db` with app.cli.add_command and no
+    # @with_appcontext: the `flask` command gives it an app context, the
+    # test runner alone does not.
+    source = BLOG.replace("@with_appcontext\n", "", 1)
+    assert source != BLOG
+    load("blog", source)
+    answer = handle_find_app(ctx, {"framework": "flask", "modules": ["blog"]})
+    assert answer["status"] == "ok", answer
+    assert answer["app"]["setup"]["commands"] == [["init-db"]], answer
+    assert "with app.app_context():" in answer["conftest"], answer["conftest"]

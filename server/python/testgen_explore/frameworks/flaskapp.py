@@ -86,13 +86,17 @@ def build_flask(app_json, instance):
 
 def run_commands(app, commands):
     runner = app.test_cli_runner()
-    for args in commands:
-        result = runner.invoke(args=list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        if result.exit_code != 0:
-            raise RuntimeError("`flask %s` exited %s: %s" % (" ".join(args), result.exit_code,
-                                                             (result.output or "").strip()[-200:]))
+    # The `flask` command pushes an app context for every command it runs
+    # (Flask >= 2.2); the test runner does not for a plain click command
+    # added with app.cli.add_command, as Flask's tutorial adds `init-db`.
+    with app.app_context():
+        for args in commands:
+            result = runner.invoke(args=list(args))
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                raise result.exception
+            if result.exit_code != 0:
+                raise RuntimeError("`flask %s` exited %s: %s" % (" ".join(args), result.exit_code,
+                                                                 (result.output or "").strip()[-200:]))
 
 
 def _under(path, base):
