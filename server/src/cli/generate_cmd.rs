@@ -15,7 +15,6 @@ use std::time::Duration;
 use anyhow::Context;
 use testgen::config::EngineChoice;
 use testgen::generate::{self, AnyEngine, BaselineKind, BaselineSource, Filter, Limits, Report};
-use testgen::runner;
 
 use super::project_config;
 
@@ -119,18 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let setup = args.setup;
     let result = super::run_cancellable(|cancel| async move {
-        let mut python = config.python.clone();
-        if setup {
-            python = Some(
-                runner::setup::ensure_venv(
-                    &project.root,
-                    &project.python_root,
-                    python.as_deref(),
-                    &cancel,
-                )
-                .await?,
-            );
-        }
+        let python = super::python_for(&project, config.python.clone(), setup, &cancel).await?;
         let req = generate::Request {
             python,
             filter,

@@ -111,6 +111,27 @@ fn append_step_summary(summary: &std::path::Path) {
 /// job's cancel, `kill`) and SIGHUP (a closed terminal) cancel the token
 /// the job gets, which kills whatever process group it is running and lets
 /// it clean up (staging directories, the project lock).
+/// The interpreter a command runs the project with: with `--setup`, the
+/// project's `.venv` (made and filled first when needed), else `python`.
+async fn python_for(
+    project: &testgen::workspace::Project,
+    python: Option<std::path::PathBuf>,
+    setup: bool,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Option<std::path::PathBuf>, testgen::runner::RunnerError> {
+    if !setup {
+        return Ok(python);
+    }
+    testgen::runner::setup::ensure_venv(
+        &project.root,
+        &project.python_root,
+        python.as_deref(),
+        cancel,
+    )
+    .await
+    .map(Some)
+}
+
 fn run_cancellable<T, F, Fut>(job: F) -> anyhow::Result<T>
 where
     F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,

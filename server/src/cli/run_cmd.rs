@@ -11,7 +11,6 @@ use anyhow::Context;
 use testgen::config::EngineChoice;
 use testgen::generate::AnyEngine;
 use testgen::pipeline::{self, render, Options, RunReport, Shard};
-use testgen::runner;
 use testgen::workspace::artifacts;
 
 use super::{progress, project_config};
@@ -120,15 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         async move {
             if setup {
                 show.step("setting up the project's environment (.venv)");
-                let venv = runner::setup::ensure_venv(
-                    &project.root,
-                    &project.python_root,
-                    opts.python.as_deref(),
-                    &cancel,
-                )
-                .await
-                .map_err(pipeline::PipelineError::from)?;
-                opts.python = Some(venv);
+                opts.python = super::python_for(project, opts.python.take(), true, &cancel)
+                    .await
+                    .map_err(pipeline::PipelineError::from)?;
             }
             let events = |e: pipeline::Event| show.event(e);
             pipeline::run(project, &opts, &engine, &events, &cancel).await
@@ -193,20 +186,10 @@ fn plan(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(sizing::DEFAULT_COSTS);
-    let mut python = opts.python.clone();
     let targets = super::run_cancellable(|cancel| async move {
-        if setup {
-            python = Some(
-                runner::setup::ensure_venv(
-                    &project.root,
-                    &project.python_root,
-                    python.as_deref(),
-                    &cancel,
-                )
-                .await
-                .map_err(testgen::generate::GenerateError::from)?,
-            );
-        }
+        let python = super::python_for(project, opts.python.clone(), setup, &cancel)
+            .await
+            .map_err(testgen::generate::GenerateError::from)?;
         let index = testgen::index::Index::build(project);
         let req = testgen::generate::Request {
             python,

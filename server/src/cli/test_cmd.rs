@@ -66,17 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let timeout = config.test_timeout_s;
     let result = super::run_cancellable(|cancel| async move {
-        let mut python = config.python.clone();
-        if args.setup {
-            let venv = runner::setup::ensure_venv(
-                &project.root,
-                &project.python_root,
-                python.as_deref(),
-                &cancel,
-            )
-            .await?;
-            python = Some(venv);
-        }
+        let python =
+            super::python_for(&project, config.python.clone(), args.setup, &cancel).await?;
         let req = RunRequest {
             python,
             selection,

@@ -87,19 +87,13 @@ pub struct Round {
     pub note: Option<String>,
 }
 
-/// How far a round has come (progress lines, the live display).
+/// How far a round has come (progress lines, the live display): the
+/// generation's counts, and the time left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub round: u32,
-    pub modules_done: usize,
-    pub modules_total: usize,
-    pub targets_tried: usize,
-    pub targets_total: usize,
-    pub tests_kept: usize,
-    /// Line coverage with the tests kept so far (estimated until the
-    /// round's final run measures it).
-    pub coverage: f64,
-    pub elapsed_s: f64,
+    #[serde(flatten)]
+    pub tally: crate::generate::progress::Tally,
     /// Seconds left: at the pace so far, at most what the time limit leaves.
     pub eta_s: Option<f64>,
 }
@@ -110,17 +104,10 @@ impl Progress {
         t: &crate::generate::progress::Tally,
         time_left: std::time::Duration,
     ) -> Progress {
-        let left = time_left.as_secs_f64();
         Progress {
             round,
-            modules_done: t.modules_done,
-            modules_total: t.modules_total,
-            targets_tried: t.targets_tried,
-            targets_total: t.targets_total,
-            tests_kept: t.tests_kept,
-            coverage: t.coverage,
-            elapsed_s: t.elapsed_s,
-            eta_s: t.eta_s().map(|e| e.min(left)),
+            tally: t.clone(),
+            eta_s: t.eta_s().map(|e| e.min(time_left.as_secs_f64())),
         }
     }
 
@@ -136,12 +123,12 @@ impl Progress {
         format!(
             "round {}: {}/{} modules, {}/{} targets tried, {} tests kept, coverage ~{:.2}%{eta}",
             self.round,
-            self.modules_done,
-            self.modules_total,
-            self.targets_tried,
-            self.targets_total,
-            self.tests_kept,
-            self.coverage
+            self.tally.modules_done,
+            self.tally.modules_total,
+            self.tally.targets_tried,
+            self.tally.targets_total,
+            self.tally.tests_kept,
+            self.tally.coverage
         )
     }
 }

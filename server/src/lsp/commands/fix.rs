@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{MessageType, Uri};
 
-use super::FixArgs;
+use super::{failed, FixArgs};
 use crate::fix::{self, report::Record, FixOutcome};
 use crate::generate::Limits;
-use crate::lsp::error::{LspError, LspResult};
+use crate::lsp::error::LspResult;
 use crate::lsp::handlers;
 use crate::lsp::runs::{self, Runs};
 use crate::lsp::server::Backend;
@@ -29,18 +29,11 @@ pub const NO_MODEL: &str = "no LLM is configured: only the deterministic fixes a
 
 pub async fn run(b: &Backend, a: FixArgs, cancel: &CancellationToken) -> LspResult<Option<Value>> {
     let loc = handlers::locate(&b.session, &handlers::parse_uri(&a.uri)?)?;
-    match fix_test(&b.session, &b.runs, loc, a.nodeid, cancel).await {
-        Ok(v) => Ok(Some(v)),
-        Err(e @ LspError::Cancelled(_)) => Err(e),
-        Err(e) => {
-            b.session.show_error(e.to_string()).await;
-            Err(e)
-        }
-    }
-}
-
-fn failed(message: String) -> LspError {
-    LspError::RequestFailed(message)
+    super::answered(
+        &b.session,
+        fix_test(&b.session, &b.runs, loc, a.nodeid, cancel).await,
+    )
+    .await
 }
 
 async fn fix_test(

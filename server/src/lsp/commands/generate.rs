@@ -25,9 +25,9 @@ use crate::generate::{self, output::FileEdit, AnyEngine, BaselineSource, Filter,
 use crate::index::Index;
 use crate::runner::Selection;
 
-use super::GenerateArgs;
+use super::{failed, GenerateArgs};
 use crate::lsp::document::{Document, Encoding};
-use crate::lsp::error::{LspError, LspResult};
+use crate::lsp::error::LspResult;
 use crate::lsp::handlers;
 use crate::lsp::progress;
 use crate::lsp::runs::{self, Runs};
@@ -92,18 +92,11 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> LspResult<Option<Value>> {
     let loc = handlers::locate(&b.session, &handlers::parse_uri(&a.uri)?)?;
-    match generate(&b.session, &b.runs, loc, a.qualname, cancel).await {
-        Ok(v) => Ok(Some(v)),
-        Err(e @ LspError::Cancelled(_)) => Err(e),
-        Err(e) => {
-            b.session.show_error(e.to_string()).await;
-            Err(e)
-        }
-    }
-}
-
-fn failed(message: String) -> LspError {
-    LspError::RequestFailed(message)
+    super::answered(
+        &b.session,
+        generate(&b.session, &b.runs, loc, a.qualname, cancel).await,
+    )
+    .await
 }
 
 /// Generates tests for one function (`qualname`) or every gap of the file.

@@ -44,6 +44,27 @@ pub async fn or_cancelled<T>(
     }
 }
 
+/// A command's answer; a failure is also shown to the user (a cancellation
+/// is answered only: the user asked for it).
+pub async fn answered(
+    session: &crate::lsp::session::Session,
+    result: LspResult<serde_json::Value>,
+) -> LspResult<Option<serde_json::Value>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ LspError::Cancelled(_)) => Err(e),
+        Err(e) => {
+            session.show_error(e.to_string()).await;
+            Err(e)
+        }
+    }
+}
+
+/// A command that could not do its work, in words for the user.
+pub fn failed(message: String) -> LspError {
+    LspError::RequestFailed(message)
+}
+
 /// The answer of a command the user cancelled.
 pub fn cancelled() -> LspError {
     LspError::Cancelled("testgen: cancelled; nothing was written".into())
