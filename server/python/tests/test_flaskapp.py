@@ -144,3 +144,19 @@ def test_an_init_command_without_with_appcontext_runs_in_an_app_context(ctx, loa
     assert answer["status"] == "ok", answer
     assert answer["app"]["setup"]["commands"] == [["init-db"]], answer
     assert "with app.app_context():" in answer["conftest"], answer["conftest"]
+
+
+def test_a_function_needing_an_app_context_is_no_crash_to_pin(ctx):
+    # get_db() called bare raises Flask's "Working outside of application
+    # context": no caller of the app ever does that, so no test may pin it.
+    from flask import g
+
+    from testgen_explore.isolation import missing_state
+
+    try:
+        g.db
+    except RuntimeError as e:
+        assert missing_state(ctx, e)
+    else:
+        raise AssertionError("g outside an app context did not raise")
+    assert not missing_state(ctx, RuntimeError("the project's own error"))
