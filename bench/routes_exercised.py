@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Routes exercised by a Flask project's kept tests (issue 20).
+"""Routes exercised by a Flask or FastAPI project's kept tests (issue 20).
 
-    bench/routes_exercised.py PROJECT [--python PY] [--tests DIR] [--json]
+    bench/routes_exercised.py PROJECT [--python PY] [--tests DIR] [--json] [--apps m:app,...]
 
 Runs the tests (default: PROJECT/tests/generated, the tests testgen kept)
 with PROJECT's interpreter (default: PROJECT/.venv/bin/python) and a pytest
@@ -15,6 +15,10 @@ parameter naming no object gets a 404 from such views, so it never counts.
 Prints `routes exercised: M/N (P%)` and the routes missed, or with --json
 one object {"routes", "exercised", "share", "missed"}. Exit 0 unless the
 tests could not be run.
+
+FastAPI: every APIRoute's handling is recorded (route = its full path and
+its view; the status is the response's); an application's routes count
+once a request reached it, or from the start when named in --apps.
 """
 
 import argparse
@@ -25,34 +29,96 @@ import sys
 import tempfile
 
 _PLUGIN = r'''
+import importlib
 import json
 import os
 
-import flask
-
 _OUT = os.environ["TESTGEN_ROUTES_OUT"]
+_APPS = [a for a in os.environ.get("TESTGEN_ROUTES_APPS", "").split(",") if a]
 _seen = {"rules": {}, "requests": []}
 
 
-def _login_redirect(response):
-    location = response.headers.get("Location", "") if 300 <= response.status_code < 400 else ""
+def _login_redirect(status, location):
+    location = location if 300 <= status < 400 else ""
     return any(w in location.lower() for w in ("login", "signin", "sign_in", "sign-in"))
 
 
-def _finished(sender, response, **_):
-    for rule in sender.url_map.iter_rules():
-        if rule.endpoint != "static":
-            _seen["rules"][rule.rule] = sorted(rule.methods - {"HEAD", "OPTIONS"})
-    rule = flask.request.url_rule
-    _seen["requests"].append({
-        "rule": rule.rule if rule is not None else None,
-        "method": flask.request.method,
-        "status": response.status_code,
-        "login_redirect": _login_redirect(response),
-    })
+try:
+    import flask
+except ImportError:
+    flask = None
+
+if flask is not None:
+    def _finished(sender, response, **_):
+        for rule in sender.url_map.iter_rules():
+            if rule.endpoint != "static":
+                _seen["rules"][rule.rule] = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        rule = flask.request.url_rule
+        _seen["requests"].append({
+            "rule": rule.rule if rule is not None else None,
+            "method": flask.request.method,
+            "status": response.status_code,
+            "login_redirect": _login_redirect(response.status_code, response.headers.get("Location", "")),
+        })
+
+    flask.request_finished.connect(_finished)
+
+try:
+    from fastapi import routing as _fastapi_routing
+except ImportError:
+    _fastapi_routing = None
 
 
-flask.request_finished.connect(_finished)
+def _endpoint_key(route):
+    # A FastAPI route by its path (with the routers' prefixes) and view.
+    ep = route.endpoint
+    return "%s %s.%s" % (getattr(route, "_full_path", route.path), ep.__module__, ep.__qualname__)
+
+
+def _fastapi_rules(app):
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        pairs = ([(c.path, c.original_route) for c in contexts()] if callable(contexts)
+                 else [(route.path, route)])
+        for path, original in pairs:
+            if isinstance(original, _fastapi_routing.APIRoute):
+                original._full_path = path
+                _seen["rules"][_endpoint_key(original)] = sorted(original.methods or [])
+
+
+if _fastapi_routing is not None:
+    _handle = _fastapi_routing.APIRoute.handle
+
+    async def _recording_handle(self, scope, receive, send):
+        start = {}
+
+        async def _send(message):
+            if message["type"] == "http.response.start":
+                start["status"] = message["status"]
+                start["location"] = dict((k.decode("latin-1").lower(), v.decode("latin-1"))
+                                         for k, v in message.get("headers", [])).get("location", "")
+            await send(message)
+
+        if "app" in scope:
+            _fastapi_rules(scope["app"])
+        try:
+            await _handle(self, scope, receive, _send)
+        finally:
+            status = start.get("status", 500)
+            _seen["requests"].append({"rule": _endpoint_key(self), "method": scope.get("method"),
+                                      "status": status,
+                                      "login_redirect": _login_redirect(status, start.get("location", ""))})
+
+    _fastapi_routing.APIRoute.handle = _recording_handle
+
+
+def pytest_sessionstart(session):
+    # Every application named, so one no test requested still counts.
+    for ref in _APPS:
+        module, _, attr = ref.partition(":")
+        app = getattr(importlib.import_module(module), attr)
+        if _fastapi_routing is not None and hasattr(app, "routes") and not hasattr(app, "url_map"):
+            _fastapi_rules(app)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -61,13 +127,13 @@ def pytest_sessionfinish(session, exitstatus):
 '''
 
 
-def record(project, python, tests, timeout=600):
+def record(project, python, tests, apps=(), timeout=600):
     """Runs `tests` under the recording plugin; returns its data."""
     with tempfile.TemporaryDirectory(prefix="routes-exercised-") as tmp:
         with open(os.path.join(tmp, "testgen_routes_plugin.py"), "w", encoding="utf-8") as f:
             f.write(_PLUGIN)
         out = os.path.join(tmp, "routes.json")
-        env = dict(os.environ, TESTGEN_ROUTES_OUT=out, PYTHONDONTWRITEBYTECODE="1",
+        env = dict(os.environ, TESTGEN_ROUTES_OUT=out, PYTHONDONTWRITEBYTECODE="1", TESTGEN_ROUTES_APPS=",".join(apps),
                    PYTHONPATH=os.pathsep.join(p for p in (tmp, project, os.environ.get("PYTHONPATH")) if p))
         cmd = [python, "-m", "pytest", "-q", "-p", "testgen_routes_plugin", "-p", "no:cacheprovider",
                "-p", "no:cov", tests]
@@ -93,11 +159,14 @@ def main(argv=None):
     ap.add_argument("--python", help="the project's interpreter (default PROJECT/.venv/bin/python)")
     ap.add_argument("--tests", help="the tests to run (default PROJECT/tests/generated)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--apps", default="", help="FastAPI applications whose routes count even when no test "
+                    "requests them: module:attr,...")
     args = ap.parse_args(argv)
     project = os.path.abspath(args.project)
     python = args.python or os.path.join(project, ".venv", "bin", "python")
     tests = args.tests or os.path.join(project, "tests", "generated")
-    accepted, rules = share(record(project, python, tests))
+    apps = [a for a in args.apps.split(",") if a]
+    accepted, rules = share(record(project, python, tests, apps))
     result = {"routes": len(rules), "exercised": len(accepted),
               "share": round(100.0 * len(accepted) / len(rules), 2) if rules else 0.0,
               "missed": sorted(rules - accepted)}

@@ -27,6 +27,8 @@ if [ ! -s "$schema" ]; then
 fi
 # Flask's tutorial app, a real application written by others (webapps_e2e).
 bash tests/fetch_flaskr.sh "$VENV/share/flaskr"
+# FastAPI's documentation app (routers, two applications, SQLModel): webapps_e2e.
+bash tests/fetch_fastapi_app.sh "$VENV/share/fastapi_app"
 # A real headless browser for report.html (server/tests/pipeline_e2e.rs).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -6,6 +6,7 @@
 //! `init-db` command, views behind `login_required`) must reach 90% line
 //! coverage with its routes really exercised (logged in, on objects that
 //! exist), and nothing of the project but `tests/generated/` may change.
+//! The same holds for FastAPI's documentation app (tests/fetch_fastapi_app.sh).
 
 mod common;
 
@@ -48,11 +49,19 @@ fn project_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-#[test]
-fn flask_tutorial_app_from_zero_tests_is_covered_through_its_real_routes() {
-    let src = repo_root().join(".venv-test/share/flaskr");
+/// What a `testgen run --setup --engine explore` from zero tests left.
+struct Run {
+    project: tempfile::TempDir,
+    text: String,
+}
+
+/// Runs testgen on a copy of the app in `.venv-test/share/NAME` (fetched
+/// by tests/setup.sh) and checks what every app must meet: exit 0, from 0%
+/// to at least 90% of lines, nothing failing, no project file changed.
+fn run_from_zero(name: &str, marker: &str) -> Run {
+    let src = repo_root().join(".venv-test/share").join(name);
     assert!(
-        src.join("flaskr/__init__.py").exists(),
+        src.join(marker).exists(),
         "{} is missing: run `bash tests/setup.sh` first",
         src.display()
     );
@@ -93,21 +102,51 @@ fn flask_tutorial_app_from_zero_tests_is_covered_through_its_real_routes() {
             .collect()
     };
     assert!(changed.is_empty(), "project files changed: {changed:?}");
+    Run { project: p, text }
+}
 
-    // The kept tests request the app's routes the way a user does.
-    let routes = Command::new(p.path().join(".venv/bin/python"))
+/// The share of the app's routes its kept tests request the way a user
+/// does (bench/routes_exercised.py).
+fn routes_exercised(run: &Run, apps: &[&str]) -> serde_json::Value {
+    let p = run.project.path();
+    let routes = Command::new(p.join(".venv/bin/python"))
         .arg(repo_root().join("bench/routes_exercised.py"))
-        .arg(p.path())
+        .arg(p)
         .arg("--json")
+        .arg(format!("--apps={}", apps.join(",")))
         .output()
         .unwrap();
     assert!(routes.status.success(), "{routes:?}");
-    let routes: serde_json::Value = serde_json::from_slice(&routes.stdout).unwrap();
+    serde_json::from_slice(&routes.stdout).unwrap()
+}
+
+#[test]
+fn flask_tutorial_app_from_zero_tests_is_covered_through_its_real_routes() {
+    let run = run_from_zero("flaskr", "flaskr/__init__.py");
+    let routes = routes_exercised(&run, &[]);
     assert_eq!(routes["routes"], 8, "{routes}");
     assert!(
         routes["share"].as_f64().unwrap() >= 80.0,
-        "{routes}\n{}",
-        generated_tests(p.path())
+        "{routes}\n{}\n{}",
+        generated_tests(run.project.path()),
+        run.text
+    );
+}
+
+/// FastAPI's documentation app: routers included into app/main.py behind
+/// a query token and a header token compared against constants, and a
+/// second application (app/heroes.py) with SQLModel on an SQLite file its
+/// startup creates in the working directory.
+#[test]
+fn fastapi_docs_app_with_routers_and_two_apps_is_covered_through_its_real_routes() {
+    let run = run_from_zero("fastapi_app", "app/heroes.py");
+    let routes = routes_exercised(&run, &["app.main:app", "app.heroes:app"]);
+    assert_eq!(routes["routes"], 13, "{routes}");
+    assert!(
+        routes["share"].as_f64().unwrap() >= 80.0,
+        "{routes}\n{}\n{}",
+        generated_tests(run.project.path()),
+        run.text
     );
 }
 

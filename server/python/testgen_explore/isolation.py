@@ -4,6 +4,8 @@ What is "the project's" is the context's rule (see rules.py)."""
 
 import sys
 
+from .frameworks.appdir import registry_module
+
 
 def module_path(module):
     path = getattr(module, "__file__", None)
@@ -38,7 +40,9 @@ def missing_state(ctx, exc):
 
 
 def _removable(ctx, name, mod):
-    return mod is not None and name not in ctx.django.pinned and ctx.is_project_file(module_path(mod))
+    if mod is None or name in ctx.django.pinned:
+        return False
+    return ctx.is_project_file(module_path(mod)) or registry_module(name)
 
 
 def forget_project_modules(ctx):

@@ -5,6 +5,7 @@ standalone under pytest in the user's project."""
 import inspect
 import json
 
+from .frameworks.appdir import app_workdir, enter_workdir, leave_workdir, registry_module, sys_path
 from .isolation import module_path
 from .rules import project_file, skipped_dir
 
@@ -31,7 +32,8 @@ def _is_project_module(module):
 
 
 def _put_aside():
-    saved = {n: m for n, m in list(sys.modules.items()) if m is not None and _is_project_module(m)}
+    saved = {n: m for n, m in list(sys.modules.items())
+             if m is not None and (_is_project_module(m) or registry_module(n))}
     for name in saved:
         del sys.modules[name]
     return saved
@@ -39,7 +41,7 @@ def _put_aside():
 
 def _restore(saved):
     for name, module in list(sys.modules.items()):
-        if module is not None and _is_project_module(module):
+        if module is not None and (_is_project_module(module) or registry_module(name)):
             del sys.modules[name]
     sys.modules.update(saved)
 
@@ -48,7 +50,9 @@ def _restore(saved):
 
 # The conftest runs standalone: it gets the harness's own rule functions, as
 # source, so both decide "is this the project's" the same way.
-_FUNCTIONS = (module_path, skipped_dir, project_file)
+_FUNCTIONS = (module_path, skipped_dir, project_file, registry_module)
+# FastAPI applications run from a working directory of their own.
+_APPDIR = (app_workdir, enter_workdir, leave_workdir, sys_path)
 
 
 def rules_literal(rules):
@@ -77,6 +81,7 @@ def conftest_source(app, rules):
     answer), with the project rules `rules` (their JSON data) written in."""
     fixtures = _CLIENT
     imports = []
+    functions = _FUNCTIONS
     if app["framework"] == "flask" and app.get("setup"):
         body, fixtures, imports = _flask_app_body(app), _FLASK_FIXTURES, _FLASK_IMPORTS
     elif app["framework"] == "flask":
@@ -85,17 +90,46 @@ def conftest_source(app, rules):
                 "app.testing = True",
                 "yield app.test_client()"]
     else:
-        body = ["from fastapi.testclient import TestClient",
-                "",
-                "%s" % app["import"],
-                "with TestClient(%s) as test_client:" % app["expr"],
-                "    yield test_client"]
+        fixtures, imports = _fastapi_fixtures(app), ["shutil", "tempfile"]
+        functions = _FUNCTIONS + _APPDIR
+        body = None
     return (_CONFTEST % {
         "rules": rules_literal(rules),
-        "functions": "\n\n\n".join(inspect.getsource(f).rstrip() for f in _FUNCTIONS),
+        "functions": "\n\n\n".join(inspect.getsource(f).rstrip() for f in functions),
         "stdlib": "\n".join("import %s" % m for m in sorted(["fnmatch", "os", "sys"] + imports)) + "\n",
-        "fixtures": fixtures % {"body": "\n".join(("        " + ln) if ln else "" for ln in body)},
+        "fixtures": fixtures % {"body": "\n".join(("        " + ln) if ln else "" for ln in body)}
+        if body is not None else fixtures,
     }).rstrip() + "\n"
+
+
+def _fastapi_fixtures(app):
+    """`client` over the main application, and one fixture a further
+    application (`heroes_client`), each in a working directory of its own."""
+    out = []
+    for name, ref in [("client", app)] + [(o["fixture"], o) for o in app.get("others") or []]:
+        out.append(_FASTAPI_CLIENT % {"name": name, "import": ref["import"], "expr": ref["expr"]})
+    return "\n\n".join(out)
+
+
+_FASTAPI_CLIENT = '''@pytest.fixture
+def %(name)s():
+    """The application run from a new working directory that mirrors the
+    project's top level, so a file it creates there (an SQLite database)
+    never lands in the project."""
+    from fastapi.testclient import TestClient
+
+    saved = _put_aside()
+    work = app_workdir(_ROOT)
+    moved = enter_workdir(work)
+    try:
+        %(import)s
+        with TestClient(%(expr)s) as test_client:
+            yield test_client
+    finally:
+        leave_workdir(moved)
+        shutil.rmtree(work, ignore_errors=True)
+        _restore(saved)
+'''
 
 
 _CLIENT = '''@pytest.fixture

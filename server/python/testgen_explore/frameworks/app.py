@@ -11,6 +11,7 @@ from ..protocol import last_line
 from ..templates import conftest_source, django_conftest_source
 from ..typehints import type_hints
 from .django import DSM, django_setup
+from .fastapi import fastapi_routes
 from .flaskapp import find_flask
 
 
@@ -74,17 +75,35 @@ def _fresh(ctx):
 
 
 def _find_fastapi(ctx, loaded, app_cls):
-    """A module-level FastAPI instance, else the first factory whose call
-    returns one."""
+    """Every module-level FastAPI instance (a project may have a main app
+    with its routers included and another app of its own in a second
+    module), else the first factory whose call returns one. The app with the
+    most routes is the `client` fixture's; each other one gets a fixture of
+    its own (`others`), named for its module."""
+    apps = []
     factories = []
     for m, module in loaded:
         for name, obj in sorted(vars(module).items()):
             if isinstance(obj, app_cls):
-                return {"framework": "fastapi", "import": "from %s import %s" % (m, name), "expr": name}
-            if inspect.isfunction(obj) and obj.__module__ == m:
+                if all(obj is not a for a, _, _ in apps):
+                    apps.append((obj, m, name))
+            elif inspect.isfunction(obj) and obj.__module__ == m:
                 ret = type_hints(obj).get("return")
                 if ret is app_cls or name in _FACTORY_NAMES:
                     factories.append((m, name, obj))
+    if apps:
+        ranked = sorted(enumerate(apps), key=lambda ia: (-sum(1 for _ in fastapi_routes(ia[1][0].routes)), ia[0]))
+        refs = [{"framework": "fastapi", "import": "from %s import %s" % (m, name), "expr": name}
+                for _, (_, m, name) in ranked]
+        primary = refs[0]
+        used = {"client"}
+        others = []
+        for (_, (_, m, name)), ref in zip(ranked[1:], refs[1:]):
+            ref["fixture"] = _fixture_name(m, name, used)
+            others.append(ref)
+        if others:
+            primary["others"] = others
+        return primary
     for m, name, fn in factories:
         expr = "%s()" % name
         ns = {name: fn}
@@ -92,3 +111,19 @@ def _find_fastapi(ctx, loaded, app_cls):
         if status == "ok" and isinstance(app, app_cls):
             return {"framework": "fastapi", "import": "from %s import %s" % (m, name), "expr": expr}
     return None
+
+
+def _fixture_name(module, name, used):
+    """`heroes_client` for `app.heroes:app`; the attribute's name joins in
+    when the module's alone is taken."""
+    stem = module.rsplit(".", 1)[-1].strip("_") or "app"
+    for candidate in ("%s_client" % stem, "%s_%s_client" % (stem, name.strip("_")),
+                      "%s_client" % "_".join(module.split("."))):
+        if candidate not in used and candidate.isidentifier():
+            used.add(candidate)
+            return candidate
+    n = 2
+    while "%s_client_%d" % (stem, n) in used:
+        n += 1
+    used.add("%s_client_%d" % (stem, n))
+    return "%s_client_%d" % (stem, n)

@@ -122,7 +122,7 @@ class Overrides:
         for dep, val in self.items:
             overrides[dep.resolve()] = (lambda v=val: v.build())
 
-    def wrap(self, body):
+    def wrap(self, body, client="client"):
         """The test's lines around `body`: the dependencies' modules imported
         inside the test (the `client` fixture imports the application afresh:
         the key must be its function), overrides set, restored after."""
@@ -138,16 +138,16 @@ class Overrides:
                     names[parts[1]].add(parts[3])
                 else:
                     other.add(line)
-        lines = ["# imported here, after the `client` fixture imported the application afresh"]
+        lines = ["# imported here, after the `%s` fixture imported the application afresh" % client]
         lines += sorted(other) + ["from %s import %s" % (m, ", ".join(sorted(n))) for m, n in sorted(names.items())]
         lines.append("")
         for dep, val in self.items:
-            lines.append("client.app.dependency_overrides[%s] = lambda: %s" % (dep.where[1], val.src))
+            lines.append("%s.app.dependency_overrides[%s] = lambda: %s" % (client, dep.where[1], val.src))
         lines.append("try:")
         lines += ["    " + ln for ln in body]
         lines.append("finally:")
         for dep, _ in self.items:
-            lines.append("    client.app.dependency_overrides.pop(%s, None)" % dep.where[1])
+            lines.append("    %s.app.dependency_overrides.pop(%s, None)" % (client, dep.where[1]))
         return lines
 
 

@@ -18,20 +18,24 @@ def _is_depends(default):
     return type(default).__name__ in ("Depends", "Security") or hasattr(default, "dependency")
 
 
-def _fastapi_routes(routes):
-    """(path, methods, endpoint, route) of every API route. Older FastAPI
-    copies included routers' routes into app.routes; newer versions keep
-    `_IncludedRouter`s that expose `effective_route_contexts()`."""
+def fastapi_routes(routes):
+    """(path, methods, endpoint, dependencies) of every API route. Older
+    FastAPI copies included routers' routes into app.routes; newer versions
+    keep `_IncludedRouter`s that expose `effective_route_contexts()`, whose
+    dependencies are the app's and every router's on the way (the original
+    route has only its own router's)."""
     for route in routes:
         contexts = getattr(route, "effective_route_contexts", None)
         if callable(contexts):
             for ctx in contexts():
                 original = getattr(ctx, "original_route", None)
                 if type(original).__name__ == "APIRoute":
-                    yield ctx.path, getattr(original, "methods", None), ctx.endpoint or original.endpoint, original
+                    deps = getattr(ctx, "dependencies", None)
+                    yield (ctx.path, getattr(original, "methods", None), ctx.endpoint or original.endpoint,
+                           original.dependencies if deps is None else deps)
             continue
         if type(route).__name__ == "APIRoute":
-            yield route.path, getattr(route, "methods", None), route.endpoint, route
+            yield route.path, getattr(route, "methods", None), route.endpoint, route.dependencies
 
 
 def _undefined(value):
@@ -142,7 +146,7 @@ def _collect(spec, func, path_names, depth=0, owner=None, dep=None):
 
 def fastapi_specs(ctx, app):
     out = []
-    for path, methods, endpoint, route in _fastapi_routes(app.routes):
+    for path, methods, endpoint, dependencies in fastapi_routes(app.routes):
         if endpoint is None or not methods or path is None:
             continue
         spec = RouteSpec(sorted(set(methods) - SKIP_ROUTE_METHODS), path, "fastapi")
@@ -151,7 +155,7 @@ def fastapi_specs(ctx, app):
         path_names = set(re.findall(r"\{(\w+)", path))
         # `dependencies=[Depends(check_key)]` on the route or its routers:
         # run for their effect (their value unused), before the endpoint's.
-        for d in getattr(route, "dependencies", None) or []:
+        for d in dependencies or []:
             call = getattr(d, "dependency", None)
             if call is not None:
                 dep = Dependency.of(call, NoneType, None, inner)

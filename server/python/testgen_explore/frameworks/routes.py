@@ -17,6 +17,7 @@ from ..safety import SkipTarget
 from ..search import Explorer, Plan
 from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
+from .appdir import app_workdir, enter_workdir, leave_workdir
 from .depends import DependencyPolicy, Overrides
 from .fastapi import fastapi_specs
 from .flask import flask_specs
@@ -47,32 +48,27 @@ class RouteExplorer(Explorer):
         app_json = self.req.get("app")
         if not app_json:
             raise SkipTarget("a route target needs the application (`app` from find_app)")
-        self.app_json = app_json
         self.framework = app_json.get("framework")
-        self.instances = []  # temporary instance folders, removed after the search
-        saved = forget_project_modules(self.ctx)
-        try:
-            status, app = self.ctx.guard.run(lambda: build_app(app_json, self.instances), 60.0,
-                                             self.ctx.enforce_imports)
-            if status != "ok":
-                raise SkipTarget("cannot create the application (%s): %s" % (
-                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException)
-                    else "refused %s" % app if status == "unsafe" else status))
-            specs = flask_specs(self.ctx, app) if self.framework == "flask" else fastapi_specs(self.ctx, app)
-        finally:
-            restore_project_modules(self.ctx, saved)
-        target_file = os.path.abspath(self.t["file"])
-        self.targets = []
-        view = None
-        for inner, spec in specs:
-            code = getattr(inner, "__code__", None)
-            if code is None or os.path.abspath(code.co_filename) != target_file:
+        self.instances = []  # temporary instance folders and working directories, removed after the search
+        candidates = [app_json] + [dict(o, framework=self.framework) for o in app_json.get("others") or []]
+        failures = []
+        for cand in candidates:
+            specs, why = self._specs(cand)
+            if why is not None:
+                failures.append(why)
                 continue
-            if self.lo <= code.co_firstlineno <= self.hi:
-                self.targets.append(spec)
-                view = inner
-        if not self.targets:
-            raise SkipTarget("no URL rule of the application has %s as its view" % self.t["qualname"])
+            if self._pick_targets(specs):
+                self.app_json = {k: v for k, v in cand.items() if k not in ("others", "fixture")}
+                self.client_name = cand.get("fixture") or "client"
+                break
+        else:
+            if failures and len(failures) == len(candidates):
+                raise SkipTarget(failures[0])
+            raise SkipTarget("no URL rule of the application%s has %s as its view%s" % (
+                "s" if len(candidates) > 1 else "", self.t["qualname"],
+                " (%s)" % "; ".join(failures) if failures else ""))
+        view = self.view
+        specs = self.specs
         self.setups = [s for _, s in specs if set(s.methods) & {"POST", "PUT"}]
         # Flask keeps a login in the session cookie of its test client.
         self.auth = Auth([s for _, s in specs] if self.framework == "flask" else [])
@@ -85,22 +81,91 @@ class RouteExplorer(Explorer):
         self.setup_trace(view.__code__, node)
         self.gen = Gen(self.rng, self.callsites, ns, self.ctx.guard)
         self.module_strs = self._module_strings(self.t["file"])
+        self.dep_consts = self._dependency_constants()
         self.view_name = view.__name__
         self.plateau = 80
         self.corpus = []
         self.corpus_keys = set()
 
+    def _specs(self, app_json):
+        """(the route specs of the application `app_json` names, None), or
+        (None, why it could not be built)."""
+        saved = forget_project_modules(self.ctx)
+        try:
+            status, app = self.ctx.guard.run(lambda: build_app(app_json, self.instances), 60.0,
+                                             self.ctx.enforce_imports)
+            if status != "ok":
+                return None, "cannot create the application (%s): %s" % (
+                    app_json.get("expr"), last_line(app) if isinstance(app, BaseException)
+                    else "refused %s" % app if status == "unsafe" else status)
+            return (flask_specs(self.ctx, app) if self.framework == "flask" else fastapi_specs(self.ctx, app)), None
+        finally:
+            restore_project_modules(self.ctx, saved)
+
+    def _pick_targets(self, specs):
+        """The routes of `specs` whose view is the target (self.targets,
+        self.view); False when there is none."""
+        target_file = os.path.abspath(self.t["file"])
+        self.targets, self.view = [], None
+        for inner, spec in specs:
+            code = getattr(inner, "__code__", None)
+            if code is None or os.path.abspath(code.co_filename) != target_file:
+                continue
+            if self.lo <= code.co_firstlineno <= self.hi:
+                self.targets.append(spec)
+                self.view = inner
+        self.specs = specs
+        return bool(self.targets)
+
     def _module_strings(self, path):
         """String constants compared against in the view's module: likely
-        query values (`value.lower() in ("1", "true")`)."""
+        query values (`value.lower() in ("1", "true")`), and the keys of a
+        module-level table a path parameter is looked up in (`if item_id not
+        in fake_items_db: raise HTTPException(404)`)."""
         out = []
         tree = self.ctx.parse(path)
+        tables = {}
+        for n in tree.body if tree else []:
+            if isinstance(n, ast.Assign) and isinstance(n.value, (ast.Dict, ast.List, ast.Set, ast.Tuple)):
+                for t in n.targets:
+                    if isinstance(t, ast.Name):
+                        tables[t.id] = n.value
         for n in ast.walk(tree) if tree else []:
             if isinstance(n, ast.Compare):
-                for side in [n.left] + list(n.comparators):
+                sides = [n.left] + list(n.comparators)
+                sides += [tables[x.id] for x in n.comparators if isinstance(x, ast.Name) and x.id in tables
+                          and any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops)]
+                for side in sides:
                     for v in consts_of(side):
                         if isinstance(v, str) and v not in out and len(out) < 30:
                             out.append(v)
+        return out
+
+    def _dependency_constants(self):
+        """{input name: [str constants]} a dependency compares its own
+        parameter against (`if x_token != "fake-super-secret-token": raise
+        HTTPException(400)`): the value a real client sends, by the name the
+        request carries it under (a header's `x-token` too)."""
+        out = {}
+        for dep in self.deps:
+            code = dep.code()
+            if code is None:
+                continue
+            tree = self.ctx.parse(code.co_filename)
+            node = find_def(tree, code.co_name, code.co_firstlineno, code.co_firstlineno + 10000) if tree else None
+            if node is None:
+                continue
+            params = {a.arg for a in node.args.args + node.args.kwonlyargs}
+            for n in ast.walk(node):
+                if not isinstance(n, ast.Compare):
+                    continue
+                sides = [n.left] + list(n.comparators)
+                names = [x.id for x in sides if isinstance(x, ast.Name) and x.id in params]
+                consts = [v for x in sides for v in consts_of(x) if isinstance(v, str)]
+                for name in names:
+                    for key in (name, name.replace("_", "-")):
+                        bucket = out.setdefault(key, [])
+                        bucket += [c for c in consts if c not in bucket]
         return out
 
     def explore(self):
@@ -132,6 +197,9 @@ class RouteExplorer(Explorer):
         cred = credential(name) if self.auth.login is not None else None
         if cred is not None and (base or rng.random() < 0.7):
             return cred  # the account a prelude registers and logs in with
+        consts = self.dep_consts.get(name)
+        if consts and (base or rng.random() < 0.8):
+            return consts[0] if base else consts[rng.randrange(len(consts))]
         pool = gen._hinted(name) + self.module_strs + ["abc", "", "1", "0"]
         if base:
             return strs[0] if strs and name and "id" in name.lower() else pool[0]
@@ -290,7 +358,12 @@ class RouteExplorer(Explorer):
         in a worker thread) a FastAPI client is left open: closing it would
         wait for that thread forever."""
         saved = forget_project_modules(self.ctx)
+        workdir = None
         try:
+            if self.framework == "fastapi":
+                workdir = app_workdir(self.ctx.root)
+                self.instances.append(workdir)
+                moved = enter_workdir(workdir)
             app = build_app(self.app_json, self.instances)
             if self.framework == "flask":
                 yield app.test_client()
@@ -305,6 +378,8 @@ class RouteExplorer(Explorer):
                 if not quiet_close:
                     raise
         finally:
+            if workdir is not None:
+                leave_workdir(moved)
             restore_project_modules(self.ctx, saved)
 
     def _overrides(self, plan, client):
@@ -397,7 +472,7 @@ class RouteExplorer(Explorer):
             args.append("data=%s" % literal_src(req["form"]))
         if req.get("headers"):
             args.append("headers=%s" % literal_src(req["headers"]))
-        return "client.%s(%s)" % (req["method"].lower(), ", ".join(args))
+        return "%s.%s(%s)" % (self.client_name, req["method"].lower(), ", ".join(args))
 
     def render(self, plan, out, again, used):
         body = []
@@ -421,11 +496,11 @@ class RouteExplorer(Explorer):
                     body.append("assert %s == %s" % (getter, src))
             words = "returns_%d" % status
         if isinstance(plan.ctor, Overrides):
-            body = plan.ctor.wrap(body)
+            body = plan.ctor.wrap(body, self.client_name)
         cond = trim_words(self.decisions.last(out.order))
         base = "test_%s_%s" % (self.view_name.strip("_") or "view", words)
         if cond:
             base += "_when_" + cond
         name = unique_name(base, used)
-        src = "def %s(client):\n%s\n" % (name, "\n".join(("    " + ln) if ln else "" for ln in body))
-        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": ["client"]}
+        src = "def %s(%s):\n%s\n" % (name, self.client_name, "\n".join(("    " + ln) if ln else "" for ln in body))
+        return {"name": name, "source": src, "imports": sorted(imports), "fixtures": [self.client_name]}

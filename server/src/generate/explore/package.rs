@@ -62,6 +62,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/app.py"),
     ),
     (
+        "testgen_explore/frameworks/appdir.py",
+        include_str!("../../../python/testgen_explore/frameworks/appdir.py"),
+    ),
+    (
         "testgen_explore/frameworks/django.py",
         include_str!("../../../python/testgen_explore/frameworks/django.py"),
     ),

@@ -122,10 +122,24 @@ pub enum AppRef {
         #[serde(rename = "import")]
         import_line: String,
         expr: String,
+        /// The project's other applications (a second module's own
+        /// `app = FastAPI()`), each with the conftest fixture of its tests.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        others: Vec<OtherApp>,
     },
     Django {
         settings: String,
     },
+}
+
+/// A further FastAPI application of the project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherApp {
+    #[serde(rename = "import")]
+    pub import_line: String,
+    pub expr: String,
+    /// The conftest fixture its tests take (`heroes_client`).
+    pub fixture: String,
 }
 
 /// A Flask app built for tests (the harness's `frameworks/flaskapp.py`):
