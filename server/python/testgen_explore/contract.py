@@ -48,6 +48,7 @@ class Use:
         self.called = False
         self.number = False     # p - 1, p * 2.5, p < 10
         self.numstr = False     # int(p), float(p)
+        self.mapping = False    # x.update(p), config.from_mapping(p), dict(p), f(**p)
         self.guarded = False    # isinstance/hasattr/callable/`is None`/try: the body checks the shape
         self.rebound = False    # assigned in the body: the uses may be of another value
         self.elem = None        # the use of its items, when a loop names them: for e in p
@@ -58,7 +59,7 @@ class Use:
         return bool(self.elem is not None or any(f.shaped() for f in self.fields.values())
                     or self.attrs or self.methods or self.keys or self.subscript or self.stored
                     or self.iterated or self.sized or self.entered or self.awaited or self.called
-                    or self.number or self.numstr)
+                    or self.number or self.numstr or self.mapping)
 
 
 def uses(func_node, names, items=True):
@@ -178,11 +179,24 @@ def uses(func_node, names, items=True):
     return out
 
 
+# Methods whose one argument is a mapping: a dict's, a Flask config's.
+_MAPPING_METHODS = ("update", "from_mapping")
+
+
 def _call_use(n, at, param):
     f = n.func
     p = param(f)
     if p:
         at(p).called = True
+    mapped = [kw.value for kw in n.keywords if kw.arg is None]
+    if isinstance(f, ast.Attribute) and f.attr in _MAPPING_METHODS and len(n.args) == 1 and not n.keywords:
+        mapped.append(n.args[0])
+    if isinstance(f, ast.Name) and f.id == "dict" and len(n.args) == 1:
+        mapped.append(n.args[0])
+    for arg in mapped:
+        p = param(arg)
+        if p:
+            at(p).mapping = True
     if isinstance(f, ast.Name):
         args = [param(a) for a in n.args]
         if f.id in ("isinstance", "hasattr", "callable", "type", "getattr") and args and args[0]:
@@ -333,6 +347,8 @@ def broken_use(use, value):
         return "%s, awaited" % type(value).__name__
     if use.called and not callable(value):
         return "%s, called" % type(value).__name__
+    if use.mapping and not (_type_has(value, "keys") or type(value) in (list, tuple)):
+        return "%s, given where a mapping belongs" % type(value).__name__
     if use.numstr and not (isinstance(value, (int, float)) or _numeric_text(value)):
         return "%r, given to int()/float()" % (value,)
     if use.number and not use.guarded and (isinstance(value, (str, bytes, list, tuple, dict, set))

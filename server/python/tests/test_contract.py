@@ -7,7 +7,7 @@ factory, and a specific reason for a target that gets no test."""
 import ast
 
 from test_explore_v2 import explore
-from testgen_explore.contract import fits, uses
+from testgen_explore.contract import broken_use, fits, uses
 
 import typing
 
@@ -101,6 +101,22 @@ def test_the_use_of_a_parameter_is_read_from_the_body():
     assert u["entry"].fields["amount"].number
     assert u["rows"].iterated and u["rows"].index == 2 and u["rows"].elem.attrs == {"total"}
     assert u["n"].numstr and u["cb"].called and u["fh"].entered
+
+
+def test_a_parameter_merged_into_a_mapping_is_a_mapping():
+    # Flask's tutorial: `create_app(test_config=None)` ends in
+    # `app.config.update(test_config)`; 'abc' there is no config a caller
+    # passes, and dict.update's ValueError on it is the interpreter's.
+    tree = ast.parse("def create_app(test_config=None, **extra):\n"
+                     "    if test_config is None:\n"
+                     "        return None\n"
+                     "    app.config.update(test_config)\n"
+                     "    return make(**extra)\n")
+    u = uses(tree.body[0], {"test_config", "extra"})
+    assert u["test_config"].mapping and u["extra"].mapping
+    assert broken_use(u["test_config"], "abc") == "str, given where a mapping belongs"
+    assert broken_use(u["test_config"], {"TESTING": True}) is None
+    assert broken_use(u["test_config"], None) is None  # the body checks for None
 
 
 def test_annotations_are_checked_through_optional_unions_generics_and_callables():
