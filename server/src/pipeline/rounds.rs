@@ -163,7 +163,12 @@ impl Rounds {
             };
             self.count_work(&gen);
             self.capped.extend(gen.capped.iter().cloned());
-            self.bugs.extend(gen.suspected_bugs.iter().cloned());
+            // A later round explores a target again and meets the same bug.
+            for bug in &gen.suspected_bugs {
+                if !self.bugs.contains(bug) {
+                    self.bugs.push(bug.clone());
+                }
+            }
             self.skipped.push(gen.skipped.clone());
             let stop = self.decide(round, opts, &gen);
             self.finish_round(round, started, Some(&gen), stop, events);
