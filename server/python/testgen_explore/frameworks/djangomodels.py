@@ -22,6 +22,29 @@ class Ref:
         return "Ref(%s)" % self.var
 
 
+class Since:
+    """A date-time relative to the moment the test runs (`timezone.now() +
+    timedelta(hours=-1)`): "published recently" or "in the future" is what
+    a model's own methods compare a date with, and a fixed date is only ever
+    in the past."""
+
+    def __init__(self, hours):
+        self.hours = hours
+
+    def __repr__(self):
+        return "Since(%d)" % self.hours
+
+    def __eq__(self, other):
+        return isinstance(other, Since) and other.hours == self.hours
+
+    def __hash__(self):
+        return hash(("Since", self.hours))
+
+    def build(self):
+        from django.utils import timezone
+        return timezone.now() + datetime.timedelta(hours=self.hours)
+
+
 class Skip(Exception):
     """A field no generated value fits: the model is left out."""
 
@@ -131,6 +154,8 @@ class ModelBuilder:
             whole = min(whole, 10 ** max(0, (f.max_digits or 6) - places) - 1)
             return decimal.Decimal(whole).quantize(decimal.Decimal(1).scaleb(-places))
         if kind == "DateTimeField":
+            if not base and rng.random() < 0.5:
+                return Since(rng.choice([-1, -48, 720]))
             from django.conf import settings
             tz = datetime.timezone.utc if getattr(settings, "USE_TZ", False) else None
             return datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=tz)
@@ -160,7 +185,8 @@ class ModelBuilder:
 
 def create(step, objects):
     """Runs one step; `objects` maps variables to created objects."""
-    values = {k: objects[v.var] if isinstance(v, Ref) else v for k, v in step["values"].items()}
+    values = {k: objects[v.var] if isinstance(v, Ref) else v.build() if isinstance(v, Since) else v
+              for k, v in step["values"].items()}
     obj = step["model"]._default_manager.create(**values)
     objects[step["var"]] = obj
     return obj
@@ -170,6 +196,9 @@ def value_src(v):
     """Source and imports of a field value."""
     if isinstance(v, Ref):
         return v.var, set()
+    if isinstance(v, Since):
+        return "timezone.now() + datetime.timedelta(hours=%d)" % v.hours, {
+            "import datetime", "from django.utils import timezone"}
     if isinstance(v, decimal.Decimal):
         return "Decimal(%r)" % str(v), {"from decimal import Decimal"}
     if isinstance(v, datetime.datetime):

@@ -23,14 +23,15 @@ from ..search import Explorer, Plan
 from ..source import consts_of, find_def
 from ..values import class_ref, literal_src
 from .django import django_setup
-from .djangomodels import (ModelBuilder, Ref, Skip, assertable, change_lines, create, field_changes, field_state, step_src, value_src,
-                           with_related)
+from .djangomodels import (ModelBuilder, Ref, Skip, assertable, change_lines, create, field_changes, field_state,
+                           is_model, step_src, value_src, with_related)
 from .djangoviews import DjangoPlan
 
 
 def django_unit_explorer(ctx, req):
-    """The explorer for a Django admin method, form clean method or
-    manage.py main(); None when the target is none of them."""
+    """The explorer for a Django admin method, form clean method, a model's
+    own method called bare, or manage.py main(); None when the target is
+    none of them."""
     t = req.get("target") or {}
     kind, qual = t.get("kind"), t.get("qualname") or ""
     parts = qual.split(".")
@@ -55,6 +56,9 @@ def django_unit_explorer(ctx, req):
     if _is_form(cls) and (parts[1] == "clean" or parts[1][6:] in getattr(cls, "base_fields", {})) \
             and parts[1].startswith("clean"):
         return FormCleanExplorer(ctx, req, module, cls, func)
+    from .djangomethods import ModelMethodExplorer, bare_method  # it builds on this module
+    if is_model(cls) and bare_method(func):
+        return ModelMethodExplorer(ctx, req, module, cls, func)
     return None
 
 

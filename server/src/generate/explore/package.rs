@@ -82,6 +82,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/frameworks/depends.py"),
     ),
     (
+        "testgen_explore/frameworks/djangomethods.py",
+        include_str!("../../../python/testgen_explore/frameworks/djangomethods.py"),
+    ),
+    (
         "testgen_explore/frameworks/djangounits.py",
         include_str!("../../../python/testgen_explore/frameworks/djangounits.py"),
     ),
