@@ -362,12 +362,21 @@ fn vim_lsp_enable_starts_the_same_client() {
     ]);
 }
 
-/// :TestgenCancel (the plugin's cancel button: Neovim draws none for a
-/// progress) stops a generation over a module of slow functions within
-/// 2 s: the answer says cancelled, no process of the project is left,
-/// nothing is written, the measured coverage is untouched.
-#[test]
-fn testgen_cancel_stops_a_generation() {
+/// How the Neovim session cancels the generation.
+#[derive(Clone, Copy, PartialEq)]
+enum Route {
+    /// :TestgenCancel (the plugin's cancel button: Neovim draws none for a
+    /// progress), `window/workDoneProgress/cancel`.
+    Progress,
+    /// Neovim's `client:cancel_request(id)`, `$/cancelRequest`.
+    Request,
+}
+
+/// A generation over a module of slow functions, cancelled from a real
+/// Neovim, stops within 2 s: no process of the project is left, nothing is
+/// written, the measured coverage is untouched; on the progress route the
+/// command answers "cancelled" and the user is told.
+fn cancels_a_generation(route: Route) {
     let project = common::slow_project();
     let root = project.path();
     let measured = |root: &Path| std::fs::read(root.join(".testgen/coverage.xml")).ok();
@@ -375,7 +384,11 @@ fn testgen_cancel_stops_a_generation() {
     assert!(before.is_some(), "the project was measured");
     let dir = tempfile::tempdir().unwrap();
     let progress_file = dir.path().join("progress.json");
-    let init = write_init(dir.path(), root, &progress_file, Start::Setup, "cancel.lua");
+    let driver = match route {
+        Route::Progress => "cancel.lua",
+        Route::Request => "cancel_request.lua",
+    };
+    let init = write_init(dir.path(), root, &progress_file, Start::Setup, driver);
     let (status, nvim_out) = run_session(dir.path(), root, &init);
     let r: Value = std::fs::read_to_string(&progress_file)
         .ok()
@@ -393,30 +406,36 @@ fn testgen_cancel_stops_a_generation() {
         r["running_before"].as_u64().unwrap_or(0) > 0,
         "work ran before the cancel: {report}"
     );
-    assert_eq!(
-        r["answer"]["result"]["cancelled"], true,
-        "answered as cancelled: {report}"
-    );
+    if route == Route::Request {
+        assert!(
+            r["request_id"].as_u64().is_some(),
+            "the pending request was found and cancelled: {report}"
+        );
+    }
     let stopped = r["stopped_ms"].as_u64().unwrap_or(u64::MAX);
     assert!(
         stopped < 2000 && r["left"].as_array().is_some_and(|l| l.is_empty()),
         "every process of the project gone within 2 s: {report}"
     );
-    eprintln!(
-        "neovim: answered {}ms and stopped {stopped}ms after :TestgenCancel",
-        r["answer_ms"]
-    );
-    assert!(
-        r["notifications"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("nothing was written")),
-        "the user is told: {report}"
-    );
+    eprintln!("neovim ({driver}): stopped {stopped}ms after the cancel");
+    if route == Route::Progress {
+        assert_eq!(
+            r["answer"]["result"]["cancelled"], true,
+            "answered as cancelled: {report}"
+        );
+        eprintln!("neovim: answered {}ms after :TestgenCancel", r["answer_ms"]);
+        assert!(
+            r["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("nothing was written")),
+            "the user is told: {report}"
+        );
+    }
     assert!(
         !root.join("tests/generated").exists()
             || std::fs::read_dir(root.join("tests/generated"))
@@ -439,4 +458,14 @@ fn testgen_cancel_stops_a_generation() {
         common::processes_naming(root, 0).is_empty(),
         "nothing of the project runs after the session"
     );
+}
+
+#[test]
+fn testgen_cancel_stops_a_generation() {
+    cancels_a_generation(Route::Progress);
+}
+
+#[test]
+fn cancel_request_from_neovim_stops_a_generation() {
+    cancels_a_generation(Route::Request);
 }

@@ -33,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Whatever the runtime still runs (a pytest being killed, a watcher)
     // must not keep the process alive after `exit`.
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    testgen::lsp::stop_background(std::time::Duration::from_secs(2));
     Ok(if clean {
         ExitCode::SUCCESS
     } else {

@@ -62,11 +62,20 @@ pub async fn index_folders(
     session.refresh_lenses().await;
 }
 
+/// Why a folder could not be opened: shown to the user as is.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error("indexing failed: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+}
+
 /// One folder: discover, index (counting files for the percentage), load.
 async fn open_one(
     task: &progress::Task,
     root: std::path::PathBuf,
-) -> Result<(WorkspaceState, Vec<String>), String> {
+) -> Result<(WorkspaceState, Vec<String>), OpenError> {
     let done = Arc::new(AtomicUsize::new(0));
     let total = Arc::new(AtomicUsize::new(0));
     let follower = task.follow();
@@ -90,9 +99,5 @@ async fn open_one(
         }
     };
     drop(follower);
-    match result {
-        Ok(Ok(x)) => Ok(x),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("indexing failed: {e}")),
-    }
+    Ok(result??)
 }

@@ -6,6 +6,7 @@
 //! changes outside the editor). `line_map.rs` keeps measured lines on the
 //! right buffer lines while the user types.
 
+mod background;
 mod commands;
 mod coverage_view;
 pub mod document;
@@ -33,6 +34,7 @@ const CONCURRENCY: usize = 64;
 /// asked for `shutdown` first (the process then exits 0, else 1). Messages
 /// over `max_body` bytes are refused.
 pub async fn serve_stdio(max_body: usize) -> bool {
+    background::lower_rayon_priority();
     // The server talks to in-process pipes; `transport` guards the real stdio.
     let (server_in, client_side_in) = tokio::io::duplex(1 << 20);
     let (server_out, client_side_out) = tokio::io::duplex(1 << 20);
@@ -86,3 +88,10 @@ pub async fn serve_stdio(max_body: usize) -> bool {
 }
 
 pub use transport::DEFAULT_MAX_BODY;
+
+/// Stops the server's background work (indexing, runs, generation: their
+/// processes are killed), waiting up to `timeout`. Call after
+/// [`serve_stdio`] returned, outside the runtime that ran it.
+pub fn stop_background(timeout: std::time::Duration) {
+    background::shutdown(timeout);
+}

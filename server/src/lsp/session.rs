@@ -341,7 +341,7 @@ impl Session {
     /// the client. Returns whether anything changed.
     pub async fn reload(&self, ws: &Arc<WorkspaceState>, always: bool) -> bool {
         let w = ws.clone();
-        let report = tokio::task::spawn_blocking(move || w.reload())
+        let report = super::background::spawn_blocking(move || w.reload())
             .await
             .unwrap_or_default();
         for p in report.problems {

@@ -37,6 +37,16 @@ pub struct LspClient {
 /// take tens of seconds; a missing message still fails, only later.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a wait lasts: [`TIMEOUT`], or `TESTGEN_TEST_WAIT_S` seconds
+/// (shorter when running the tests against a build with a behaviour
+/// removed, where the awaited message never comes).
+pub fn wait_limit() -> Duration {
+    std::env::var("TESTGEN_TEST_WAIT_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(TIMEOUT, Duration::from_secs)
+}
+
 impl LspClient {
     pub fn start() -> LspClient {
         Self::start_with_log("testgen=debug")
@@ -163,7 +173,7 @@ impl LspClient {
     }
 
     pub fn response(&mut self, id: i64) -> Result<Value, Value> {
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + wait_limit();
         loop {
             let msg = match self.responses.remove(&id) {
                 Some(m) => m,
@@ -229,7 +239,7 @@ impl LspClient {
         {
             return m.clone();
         }
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + wait_limit();
         loop {
             let Some(msg) = self.next(deadline) else {
                 panic!("timed out waiting for {what}; seen: {:#?}", self.seen);

@@ -1,14 +1,18 @@
 -- Cancels a generation from a headless Neovim with the testgen plugin
 -- (server/tests/neovim_e2e.rs starts it on a project whose module has
--- many slow functions). Neovim draws no cancel button for a work-done
--- progress: :TestgenCancel is the plugin's, and it sends what a button
--- would, `window/workDoneProgress/cancel` with the progress's token.
+-- many slow functions), by one of two routes (`cfg.route`):
+-- "progress": Neovim draws no cancel button for a work-done progress;
+--   :TestgenCancel is the plugin's, and it sends what a button would,
+--   `window/workDoneProgress/cancel` with the progress's token.
+-- "request": Neovim's own `client:cancel_request(id)` on the pending
+--   `workspace/executeCommand` of :TestgenGenerate (`$/cancelRequest`).
 -- Writes what it saw to the progress file; the Rust test judges it.
 local cfg = _G.testgen_e2e
+local route = cfg.route or "progress"
 local root = cfg.project
 local module = root .. "/slowlib/work.py"
 
-local R = { done = false, notifications = {}, progress = {} }
+local R = { done = false, notifications = {}, progress = {}, route = route }
 
 local function save()
   vim.fn.writefile({ vim.json.encode(R) }, cfg.progress)
@@ -108,8 +112,23 @@ local function run()
   vim.wait(1500)
   R.running_before = #project_processes()
   local t0 = vim.uv.now()
-  vim.cmd("TestgenCancel")
-  R.answered = vim.wait(T, function()
+  if route == "request" then
+    -- The generation's request, pending in Neovim's client.
+    local client = vim.lsp.get_clients({ name = "testgen" })[1]
+    for id, r in pairs(client and client.requests or {}) do
+      if r.type == "pending" and r.method == "workspace/executeCommand" then
+        R.request_id = id
+      end
+    end
+    if R.request_id then
+      client:cancel_request(R.request_id)
+    end
+  else
+    vim.cmd("TestgenCancel")
+  end
+  -- Neovim drops a RequestCancelled answer without calling the handler:
+  -- on the request route nothing is awaited here.
+  R.answered = route == "progress" and vim.wait(T, function()
     return last_done ~= nil
   end, 20)
   R.answer = last_done

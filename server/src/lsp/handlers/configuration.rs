@@ -37,7 +37,7 @@ async fn apply(session: &Session, v: Value) {
 
 pub fn did_change(b: &Backend, params: DidChangeConfigurationParams) {
     let session = b.session.clone();
-    tokio::spawn(async move {
+    crate::lsp::background::spawn(async move {
         let s = &params.settings;
         let signal_only = s.is_null()
             || *s == serde_json::json!({})

@@ -13,7 +13,7 @@ pub fn handle(b: &Backend, params: DidSaveTextDocumentParams) {
         return;
     }
     let (session, runs) = (b.session.clone(), b.runs.clone());
-    tokio::spawn(async move {
+    crate::lsp::background::spawn(async move {
         session.wait_ready().await;
         if let Some(loc) = session.locate(&uri) {
             runs::on_save(session.clone(), runs, loc.ws, loc.rel);

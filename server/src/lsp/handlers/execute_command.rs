@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::ExecuteCommandParams;
 
+use crate::lsp::background;
 use crate::lsp::commands::{self, Command};
 use crate::lsp::error::{LspError, LspResult};
 use crate::lsp::server::Backend;
@@ -27,7 +28,7 @@ pub async fn handle(b: &Backend, params: ExecuteCommandParams) -> LspResult<Opti
     let command = Command::parse(&params.command, &params.arguments)?;
     let cancel = CancellationToken::new();
     let _cancel_when_dropped = cancel.clone().drop_guard();
-    let task = tokio::spawn(execute(b.clone(), command, cancel));
+    let task = background::spawn(execute(b.clone(), command, cancel));
     let answer = task
         .await
         .map_err(|e| LspError::RequestFailed(format!("testgen: the command failed: {e}")))?;

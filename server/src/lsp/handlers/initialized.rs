@@ -7,7 +7,7 @@ use crate::lsp::server::Backend;
 
 pub async fn handle(b: &Backend) {
     let (session, runs, watchers) = (b.session.clone(), b.runs.clone(), b.watchers.clone());
-    tokio::spawn(async move {
+    crate::lsp::background::spawn(async move {
         if let Err(e) = session.recompute_configs() {
             session.show_error(format!("testgen: {e}")).await;
         }

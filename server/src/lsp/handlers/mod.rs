@@ -71,5 +71,5 @@ pub fn is_python(uri: &Uri) -> bool {
 /// Publishes the diagnostics of `uri` in the background.
 pub fn publish_later(session: &std::sync::Arc<Session>, uri: Uri) {
     let s = session.clone();
-    tokio::spawn(async move { s.publish(&uri).await });
+    super::background::spawn(async move { s.publish(&uri).await });
 }

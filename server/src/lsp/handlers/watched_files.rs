@@ -16,7 +16,7 @@ pub fn handle(b: &Backend, params: DidChangeWatchedFilesParams) {
         return;
     }
     let session = b.session.clone();
-    tokio::spawn(async move {
+    crate::lsp::background::spawn(async move {
         if let Err(e) = session.recompute_configs() {
             session.show_error(format!("testgen: {e}")).await;
         }
