@@ -90,17 +90,14 @@ if _tg_os.path.exists(_tg_block):
 "#;
 
 /// A module the harness blocks importing (only the harness: it alone has
-/// the protocol's variable); it says so in the harness's own directory,
-/// the one place it may write.
+/// the protocol's variable; its guard refuses writes at import time, so
+/// the test knows it by its age).
 const BLOCKING_MODULE: &str = r#"import os
 
 _block = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exploration.block")
-if "TESTGEN_PROTOCOL_FDS" in os.environ and os.path.exists(_block):
+while "TESTGEN_PROTOCOL_FDS" in os.environ and os.path.exists(_block):
     import time
-    with open("exploration.started", "w"):
-        pass
-    while os.path.exists(_block):
-        time.sleep(0.1)
+    time.sleep(0.1)
 
 
 def bump(n: int) -> int:
@@ -170,7 +167,7 @@ fn marked(mark: &str) -> Vec<Proc> {
             .split(|&b| b == 0)
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect();
-        if !environ.iter().any(|kv| *kv == want) {
+        if !environ.contains(&want) {
             continue;
         }
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
@@ -189,11 +186,9 @@ fn shows(phase: Phase, p: &Proc, root: &Path) -> bool {
     let staged = p.cmdline.contains(".testgen-staging-");
     match phase {
         Phase::Baseline => p.cmdline.contains("phase-grandchild"),
-        Phase::Exploration => {
-            p.env("TESTGEN_PROTOCOL_FDS").is_some()
-                && std::fs::read_link(format!("/proc/{}/cwd", p.pid))
-                    .is_ok_and(|cwd| cwd.join("exploration.started").exists())
-        }
+        // A harness alive for seconds: the blocked one, or one that is
+        // busy and would go on without testgen.
+        Phase::Exploration => p.env("TESTGEN_PROTOCOL_FDS").is_some() && age_s(p.pid) >= 4.0,
         Phase::Validation => staged && !reversed,
         Phase::Isolation => reversed,
         Phase::Fixer => p.cmdline.contains("_testgen_fix_"),
@@ -203,6 +198,22 @@ fn shows(phase: Phase, p: &Proc, root: &Path) -> bool {
                 && !staged
                 && has_generated_tests(root)
         }
+    }
+}
+
+/// Seconds since process `pid` started (its start time in clock ticks of
+/// 1/100 s against the uptime).
+fn age_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let start = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.split_whitespace().nth(19)?.parse::<f64>().ok());
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok());
+    match (start, uptime) {
+        (Some(start), Some(up)) => up - start / 100.0,
+        _ => 0.0,
     }
 }
 
