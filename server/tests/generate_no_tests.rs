@@ -155,3 +155,29 @@ fn a_suite_that_does_not_collect_stops_with_a_readable_reason() {
     }
     assert!(!p.path().join("tests/generated").exists());
 }
+
+/// Flask's examples configure `testpaths = ["tests"]` with warnings as
+/// errors: with no tests/ yet pytest stopped on its configuration warning.
+/// testgen creates tests/ (where it writes anyway) and generates from zero.
+#[test]
+fn testpaths_with_warnings_as_errors_and_no_tests_dir_is_generated_for() {
+    let p = common::copy_to_temp(&common::fixture("notests_lib"));
+    let pyproject = p.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        format!("{text}\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\nfilterwarnings = [\"error\"]\n"),
+    )
+    .unwrap();
+    let (report, out) = common::testgen_json("generate", p.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}\n{stderr}");
+    assert_eq!(report["baseline"], "no_tests", "{report}");
+    assert!(report["tests_written"].as_u64().unwrap() > 0, "{report}");
+    let out = plain_pytest(p.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -92,6 +92,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn exit_code(run: &TestRun, timeout: u64) -> ExitCode {
+    if let Some(problem) = &run.problem {
+        eprintln!("testgen: error: {problem}");
+        return ExitCode::from(2);
+    }
     let problem = match run.outcome {
         RunOutcome::Passed | RunOutcome::NoTestsCollected | RunOutcome::NoTestsSelected => {
             return ExitCode::SUCCESS

@@ -218,6 +218,9 @@ pub fn read(
 
 /// Whether a run of the whole suite gives a baseline, and which kind.
 fn usable(run: &TestRun) -> Result<Kind, GenerateError> {
+    if let Some(problem) = &run.problem {
+        return Err(GenerateError::NoBaseline(problem.clone()));
+    }
     let kind = match run.outcome {
         RunOutcome::Cancelled => return Err(GenerateError::Cancelled),
         RunOutcome::NoTestsCollected => Kind::NoTests,

@@ -389,6 +389,10 @@ fn django_kind_of_base(base: &str) -> Option<DjangoKind> {
 /// How deep references to module-level lists may nest before we stop (cycles).
 /// Each `include(name)` costs two levels (the include, then the name).
 const MAX_INCLUDE_DEPTH: usize = 16;
+/// Expressions visited in one module at most: names of lists that mention
+/// each other several times nest exponentially within the depth above
+/// (`a = [a, a]` sixteen levels deep), which would take all memory.
+const MAX_URL_VISITS: usize = 100_000;
 
 /// Django URL patterns (`path()`, `re_path()`, legacy `url()`) of a urls.py
 /// module: everything reachable from `urlpatterns` (assigned, `+=`-extended,
@@ -415,6 +419,7 @@ pub fn django_urls(
         lines,
         path,
         lists: &lists,
+        visits: std::cell::Cell::new(0),
     };
     let mut routes = Vec::new();
     for value in lists.get("urlpatterns").into_iter().flatten() {
@@ -466,15 +471,18 @@ struct UrlCollector<'a> {
     lines: &'a LineIndex,
     path: &'a RelPath,
     lists: &'a HashMap<&'a str, Vec<&'a Expr>>,
+    /// Expressions visited so far ([`MAX_URL_VISITS`]).
+    visits: std::cell::Cell<usize>,
 }
 
 impl UrlCollector<'_> {
     /// Records every pattern in `expr` (a list, a concatenation, a wrapper
     /// call such as `i18n_patterns(...)`, a name of a module-level list).
     fn collect(&self, expr: &Expr, prefix: &str, depth: usize, out: &mut Vec<RouteInfo>) {
-        if depth > MAX_INCLUDE_DEPTH {
+        if depth > MAX_INCLUDE_DEPTH || self.visits.get() >= MAX_URL_VISITS {
             return;
         }
+        self.visits.set(self.visits.get() + 1);
         match expr {
             Expr::List(l) => l
                 .elts

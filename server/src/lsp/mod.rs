@@ -23,6 +23,8 @@ mod server;
 mod session;
 mod state;
 mod transport;
+#[cfg(test)]
+mod transport_fuzz;
 mod watch;
 
 use tower_lsp_server::{LspService, Server};

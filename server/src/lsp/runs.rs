@@ -164,6 +164,9 @@ pub async fn run(
 /// What went wrong with a run, in words, with what pytest said: the first
 /// collection error's reason, else the last line of its output.
 fn problem(run: &TestRun) -> String {
+    if let Some(p) = &run.problem {
+        return p.clone();
+    }
     let first_error = run
         .tests
         .iter()

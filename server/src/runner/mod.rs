@@ -8,12 +8,14 @@
 //! all written under `PATH/.testgen/`.
 
 pub mod contexts;
+pub mod diagnose;
 pub mod junit;
 mod outcome;
 pub mod plain;
 pub mod process;
 pub mod project_config;
 pub mod python;
+pub mod reaper;
 mod resolve;
 pub mod selection;
 pub mod setup;
@@ -208,6 +210,10 @@ pub struct TestRun {
     /// The end of pytest's output, kept when the run did not end normally.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output_tail: Vec<String>,
+    /// Why pytest could not start on this project's setup, in one message
+    /// naming the setting, the file and the fix (`diagnose.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// Runs the tests of `project` as `req` asks. Errors are only what prevents
@@ -253,6 +259,10 @@ async fn run_tests_in_span(
         tracing::info!("{n}");
     }
     let art = Artifacts::new(dir, scope);
+    let cfg = project_config::ProjectConfig::read(&project.python_root);
+    if let Err(e) = diagnose::create_missing_tests_dir(&project.python_root, &cfg) {
+        tracing::warn!("could not create the tests/ directory testpaths names: {e}");
+    }
     // Stale outputs of an earlier run must not pass for this run's.
     for f in [&art.junit_xml, &art.coverage_json] {
         let _ = std::fs::remove_file(f);
@@ -285,11 +295,32 @@ async fn run_tests_in_span(
 
     let mut tests = read_junit(&art.junit_xml);
     resolve::locate(&mut tests, &project.root, &project.python_root);
-    let outcome = RunOutcome::of(finished.exit, &tests);
+    let mut outcome = RunOutcome::of(finished.exit, &tests);
+    // An internal error on the configuration is one error result in the
+    // JUnit file, not an empty one.
+    let stopped_early = tests.is_empty()
+        || (outcome == RunOutcome::InternalError
+            && tests.iter().all(|t| t.outcome == TestOutcome::Error));
+    let problem = if stopped_early && outcome.could_be_setup() {
+        diagnose::explain(&finished.tail, &cfg, &interp.path)
+    } else {
+        None
+    };
+    if problem.is_some() {
+        // pytest stopped on the project's setup before any test (a crash
+        // on a warning made an error exits 1, like failed tests).
+        outcome = RunOutcome::UsageError;
+    }
     let coverage = if outcome.has_coverage() {
         collect_coverage(project, &interp.path, &art, scope, &tests, cancel).await
     } else {
         None
+    };
+    let problem = match (problem, &coverage) {
+        (None, None) if outcome.has_coverage() && scope == Scope::Full => {
+            diagnose::coverage_source(&finished.tail, &cfg)
+        }
+        (p, _) => p,
     };
     if !cancelled {
         save_results(&art, scope, &tests);
@@ -315,6 +346,7 @@ async fn run_tests_in_span(
         } else {
             Vec::new()
         },
+        problem,
         artifacts: art,
     })
 }
@@ -338,6 +370,7 @@ fn nothing_to_run(
         coverage: None,
         artifacts: Artifacts::new(dir, Scope::Partial),
         output_tail: Vec::new(),
+        problem: None,
     }
 }
 

@@ -69,6 +69,18 @@ impl RunOutcome {
         )
     }
 
+    /// pytest may have stopped on the project's setup (configuration,
+    /// plugins, conftest.py) rather than on its tests.
+    pub fn could_be_setup(self) -> bool {
+        matches!(
+            self,
+            RunOutcome::TestsFailed
+                | RunOutcome::Interrupted
+                | RunOutcome::InternalError
+                | RunOutcome::UsageError
+        )
+    }
+
     /// Whether coverage.py's data of the run is worth reading: a run with
     /// results, or one that collected no tests (coverage.py still reports
     /// every file of its source at 0%).

@@ -140,7 +140,11 @@ pub async fn run(spec: &Spec, cancel: &CancellationToken) -> std::io::Result<Fin
     for (k, v) in &spec.env {
         cmd.env(k, v);
     }
+    super::reaper::adopt(cmd.as_std_mut());
     let mut child = cmd.spawn()?;
+    if let Some(pid) = child.id() {
+        super::reaper::register(pid);
+    }
     let group = GroupGuard(child.id().map(|id| id as i32));
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
     let out = child
@@ -204,6 +208,9 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.kill();
+        if let Some(pid) = self.0 {
+            super::reaper::release(pid as u32);
+        }
     }
 }
 

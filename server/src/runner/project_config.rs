@@ -12,22 +12,34 @@ pub struct ProjectConfig {
     pub addopts: Vec<String>,
     /// coverage.py's `[run] source` is set: a bare `--cov` then measures it.
     pub coverage_source: bool,
+    /// The file and section coverage.py's `[run]` settings come from, in
+    /// words ("pyproject.toml ([tool.coverage.run])"), when any.
+    pub coverage_file: Option<String>,
     /// coverage.py's `[run] branch` is set (either way): leave it alone.
     pub coverage_branch: bool,
     /// pytest's `pythonpath` entries (relative to `dir` as written).
     pub pythonpath: Vec<String>,
-    /// pytest's `testpaths` entries (relative to `dir` as written).
+    /// pytest's `testpaths` (relative to `dir` as written).
     pub testpaths: Vec<String>,
+    /// pytest's `filterwarnings`, one filter per entry.
+    pub filterwarnings: Vec<String>,
+    /// The file pytest reads its configuration from, with its section, in
+    /// words ("pyproject.toml ([tool.pytest.ini_options])"), when any.
+    pub pytest_file: Option<String>,
 }
 
 impl ProjectConfig {
     /// Reads the configuration files in `dir` (where pytest runs). Unreadable
     /// or malformed files count as absent: pytest will report them itself.
     pub fn read(dir: &Path) -> ProjectConfig {
+        let one = |s: &str| vec![s.to_string()];
         let mut c = ProjectConfig {
             addopts: pytest_addopts(dir),
             pythonpath: pytest_pythonpath(dir),
-            testpaths: pytest_option(dir, "testpaths", |s| vec![s.to_string()]),
+            testpaths: pytest_option(dir, "testpaths", one),
+            // In an ini file one filter per line; joined lines split again.
+            filterwarnings: pytest_option(dir, "filterwarnings", one),
+            pytest_file: pytest_file(dir),
             ..Default::default()
         };
         coverage_run(dir, &mut c);
@@ -103,6 +115,31 @@ fn pytest_option(dir: &Path, key: &str, item: fn(&str) -> Vec<String>) -> Vec<St
     Vec::new()
 }
 
+/// Which file holds pytest's configuration, by the same rules as
+/// [`pytest_option`].
+fn pytest_file(dir: &Path) -> Option<String> {
+    if read(dir, "pytest.ini").is_some() {
+        return Some("pytest.ini".into());
+    }
+    if let Some(text) = read(dir, "pyproject.toml") {
+        let has = text.parse::<toml::Table>().ok().is_some_and(|doc| {
+            doc.get("tool")
+                .and_then(|t| t.get("pytest"))
+                .and_then(|t| t.get("ini_options"))
+                .is_some()
+        });
+        if has {
+            return Some("pyproject.toml ([tool.pytest.ini_options])".into());
+        }
+    }
+    for (file, section) in [("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")] {
+        if read(dir, file).is_some_and(|ini| has_section(&ini, section)) {
+            return Some(format!("{file} ([{section}])"));
+        }
+    }
+    None
+}
+
 fn coverage_run(dir: &Path, c: &mut ProjectConfig) {
     let ini_files = [
         (".coveragerc", "run"),
@@ -114,6 +151,7 @@ fn coverage_run(dir: &Path, c: &mut ProjectConfig) {
             if has_section(&ini, section) {
                 c.coverage_source = ini_value(&ini, &[section], "source").is_some();
                 c.coverage_branch = ini_value(&ini, &[section], "branch").is_some();
+                c.coverage_file = Some(format!("{file} ([{section}])"));
                 return;
             }
         }
@@ -127,6 +165,7 @@ fn coverage_run(dir: &Path, c: &mut ProjectConfig) {
             {
                 c.coverage_source = run.get("source").is_some();
                 c.coverage_branch = run.get("branch").is_some();
+                c.coverage_file = Some("pyproject.toml ([tool.coverage.run])".into());
             }
         }
     }
@@ -282,6 +321,25 @@ mod tests {
         assert_eq!(c.addopts, ["-x"]);
         assert!(c.coverage_branch);
         assert!(!c.coverage_source);
+    }
+
+    #[test]
+    fn testpaths_filterwarnings_and_the_file_they_come_from() {
+        let t = TempTree::new(&[(
+            "pyproject.toml",
+            "[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\nfilterwarnings = [\"error\"]\n",
+        )]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.testpaths, ["tests"]);
+        assert_eq!(c.filterwarnings, ["error"]);
+        assert_eq!(
+            c.pytest_file.as_deref(),
+            Some("pyproject.toml ([tool.pytest.ini_options])")
+        );
+        let t = TempTree::new(&[("setup.cfg", "[tool:pytest]\ntestpaths = unit\n")]);
+        let c = ProjectConfig::read(t.path());
+        assert_eq!(c.testpaths, ["unit"]);
+        assert_eq!(c.pytest_file.as_deref(), Some("setup.cfg ([tool:pytest])"));
     }
 
     #[test]

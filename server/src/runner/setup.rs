@@ -117,11 +117,14 @@ async fn step(
             detail: format!(
                 "{what} failed ({}): {}",
                 other.describe(),
-                f.tail
+                // The tool's own reason, not pip's closing "This error
+                // originates from a subprocess".
+                super::diagnose::install_error(&f.tail).unwrap_or_else(|| f
+                    .tail
                     .iter()
                     .rev()
                     .find(|l| !l.trim().is_empty())
-                    .map_or("", |s| s.as_str())
+                    .map_or(String::new(), |s| s.trim().to_string()))
             ),
         }),
     }

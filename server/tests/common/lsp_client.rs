@@ -31,6 +31,8 @@ pub struct LspClient {
     pub editor: Editor,
     /// Responses that arrived while waiting for another one.
     responses: std::collections::HashMap<i64, Value>,
+    /// Every line the server wrote to stderr (its log), in order.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Generous: on a loaded 2-core CI machine a pytest run with coverage can
@@ -60,20 +62,29 @@ impl LspClient {
     /// Started with `cwd` as its working directory (an editor started from
     /// anywhere).
     pub fn start_in(cwd: &Path) -> LspClient {
-        Self::spawn("testgen=debug", Some(cwd))
+        Self::spawn("testgen=debug", Some(cwd), &[])
     }
 
     fn start_with_log(filter: &str) -> LspClient {
-        Self::spawn(filter, None)
+        Self::spawn(filter, None, &[])
     }
 
-    fn spawn(filter: &str, cwd: Option<&Path>) -> LspClient {
+    /// With `RUST_LOG=filter` and the variables `env` set (the secret-scan
+    /// tests read its [`LspClient::log`]).
+    pub fn start_with_env(filter: &str, env: &[(&str, &str)]) -> LspClient {
+        Self::spawn(filter, None, env)
+    }
+
+    fn spawn(filter: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> LspClient {
         let mut cmd = Command::new(
             // As `common::testgen_bin` (benches include this file alone).
             std::env::var_os("TESTGEN_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_testgen").into()),
         );
         if let Some(d) = cwd {
             cmd.current_dir(d);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let mut child = cmd
             .arg("--stdio")
@@ -86,10 +97,15 @@ impl LspClient {
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = log.clone();
         std::thread::spawn(move || {
             // Server logs, visible with --nocapture.
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[server] {line}");
+                if let Ok(mut l) = keep.lock() {
+                    l.push(line);
+                }
             }
         });
         let (tx, rx) = std::sync::mpsc::channel();
@@ -110,6 +126,7 @@ impl LspClient {
             config: json!({}),
             responses: std::collections::HashMap::new(),
             editor: Editor::default(),
+            log,
         }
     }
 

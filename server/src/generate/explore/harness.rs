@@ -125,6 +125,7 @@ impl Harness {
         // Its temporary directory is the only place it may write: the
         // package in the cache is written (and repaired) before each start.
         sandbox::apply(&mut std_cmd, &confine.policy(cwd.path())).map_err(start_err)?;
+        crate::runner::reaper::adopt(&mut std_cmd);
         let mut cmd = tokio::process::Command::from(std_cmd);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -132,6 +133,9 @@ impl Harness {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(start_err)?;
+        if let Some(pid) = child.id() {
+            crate::runner::reaper::register(pid);
+        }
         let group = child.id().map(|id| id as i32);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
@@ -278,6 +282,9 @@ impl Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         self.kill();
+        if let Some(pid) = self.group {
+            crate::runner::reaper::release(pid as u32);
+        }
     }
 }
 
