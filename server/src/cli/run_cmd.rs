@@ -1,6 +1,6 @@
 //! `testgen run [PATH] [--setup] [--engine auto|explore|llm] [--min-coverage N]
-//! [--min-delta N] [--iterations N] [--shard K/N] [--format text|github|sarif]
-//! [--json]`: the CI pipeline end to end (src/pipeline/). Exit 0 when the
+//! [--min-delta N] [--iterations N] [--diff BASE] [--shard K/N]
+//! [--format text|github|sarif] [--json]`: the CI pipeline end to end (src/pipeline/). Exit 0 when the
 //! gates pass, 1 when one fails, 2 when the run could not be done.
 
 use std::io::Write;
@@ -44,6 +44,15 @@ pub struct Args {
     /// Generation rounds at most [default: 3].
     #[arg(long, value_name = "N")]
     pub iterations: Option<u32>,
+    /// Pull-request mode: only the functions changed since this git revision are targets, and the gates are the changed lines' coverage.
+    #[arg(long, value_name = "BASE")]
+    pub diff: Option<String>,
+    /// LLM: requests the whole run may send [default: no cap].
+    #[arg(long, value_name = "N")]
+    pub max_llm_calls: Option<u32>,
+    /// LLM: tokens (prompt and completion) the whole run may use [default: no cap].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
     /// Only this job's deterministic share of the files (a CI matrix); merge with `testgen merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
@@ -91,6 +100,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     v.explore.seed = args.seed;
     v.run.min_delta = args.min_delta;
     v.run.iterations = args.iterations;
+    v.llm.max_calls = args.max_llm_calls;
+    v.llm.max_tokens = args.max_tokens;
     let (project, config) = project_config::load(&path, layer)?;
     let how = testgen::generate::engine::Choice {
         no_cache: args.no_cache,
@@ -100,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut opts = Options::from_config(&config);
     opts.shard = args.shard;
     opts.fix_user_tests = args.fix_user_tests;
+    opts.diff = args.diff.clone();
     // A flag may ask for more than 100%: a gate that cannot pass, to check
     // a workflow's failure path. Settings files keep 0-100.
     if let Some(m) = args.min_coverage {

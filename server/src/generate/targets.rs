@@ -65,6 +65,9 @@ pub enum Filter {
     Files(Vec<RelPath>),
     /// These functions (`path::Qualname`), whatever their coverage.
     Functions(Vec<(RelPath, String)>),
+    /// Those of these functions that have a gap (`testgen run --diff`: the
+    /// functions a change touched).
+    Changed(Vec<(RelPath, String)>),
 }
 
 impl Filter {
@@ -93,7 +96,9 @@ pub fn choose(
     let wanted = |path: &RelPath, qualname: &str| match filter {
         Filter::AllGaps => true,
         Filter::Files(files) => files.contains(path),
-        Filter::Functions(fs) => fs.iter().any(|(p, q)| p == path && q == qualname),
+        Filter::Functions(fs) | Filter::Changed(fs) => {
+            fs.iter().any(|(p, q)| p == path && q == qualname)
+        }
     };
     let django_views = django_views(index);
     let mut found_functions = Vec::new();

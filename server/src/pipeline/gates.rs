@@ -35,3 +35,26 @@ pub fn fmt(x: f64) -> String {
         format!("{x}")
     }
 }
+
+/// Pull-request mode: the same two checks on the changed lines' coverage
+/// (as diff-cover gates), the project total reported beside them.
+pub fn check_changed(opts: &Options, c: &super::changes::ChangedReport, stop: Stop) -> Vec<Gate> {
+    let delta = super::round2(c.coverage_after - c.coverage_before);
+    let no_generation = stop == Stop::NoGenerationNeeded;
+    vec![
+        Gate {
+            name: "coverage".into(),
+            label: format!("Changed lines coverage >= {}%", fmt(opts.min_coverage)),
+            threshold: opts.min_coverage,
+            value: c.coverage_after,
+            passed: c.coverage_after >= opts.min_coverage,
+        },
+        Gate {
+            name: "delta".into(),
+            label: format!("Changed lines delta >= {}%", fmt(opts.min_delta)),
+            threshold: opts.min_delta,
+            value: delta,
+            passed: no_generation || delta >= opts.min_delta,
+        },
+    ]
+}

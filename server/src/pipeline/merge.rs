@@ -179,6 +179,8 @@ pub async fn merge(
         failing_tests: super::failing(&tests),
         generated: render::generated_tests(project),
         files: after.files.clone(),
+        // Shards of a pull-request run gate on their own changed lines.
+        changed: None,
         remaining_gaps: merged_gaps(&after, &shards),
         suspected_bugs: shards
             .iter()

@@ -9,6 +9,7 @@
 //! [`RunReport`] into summary.md, report.html, SARIF and annotations; the
 //! CLI prints and exits by [`RunReport::passed`].
 
+pub mod changes;
 pub mod files;
 pub mod gates;
 pub mod merge;
@@ -48,6 +49,9 @@ pub struct Options {
     /// Write the fixer's verified fixes into the user's failing tests
     /// (`--fix-user-tests`); without it they are only reported.
     pub fix_user_tests: bool,
+    /// Pull-request mode (`--diff BASE`): only the functions changed since
+    /// BASE are targets, and the gates are the changed lines' coverage.
+    pub diff: Option<String>,
 }
 
 impl Options {
@@ -63,6 +67,7 @@ impl Options {
             suite_timeout: Duration::from_secs(c.test_timeout_s),
             pytest_args: c.pytest_args.clone(),
             fix_user_tests: false,
+            diff: None,
         }
     }
 }
@@ -93,6 +98,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    #[error(transparent)]
+    Changes(#[from] changes::ChangesError),
     /// The suite cannot be measured, but the fixer can repair it.
     #[error("{0}")]
     FixableSuite(String),
@@ -142,6 +149,11 @@ async fn run_in_span(
     let started = Instant::now();
     let _lock = runner::lock_project(&project.root, cancel).await?;
     let opts = &with_xdist(project, opts, events).await?;
+    // Before anything is written: the change is the user's, not testgen's.
+    let changes = match &opts.diff {
+        Some(base) => Some(changes::Changes::read(&project.root, base).await?),
+        None => None,
+    };
     files::clean(&project.root).map_err(io("removing the previous run's artifacts"))?;
     let manual = files::manual_tests(project);
     files::write_json(&project.root, "manual_test_result.json", &manual)
@@ -165,15 +177,35 @@ async fn run_in_span(
     }
     let before = baseline::of_run(project, &index, &first, opts.min_coverage)
         .map_err(|e| fixer_hint(e, &fixer))?;
-    let shard_files = opts.shard.map(|s| s.files(&before.gaps));
+    // Read now: the next run of the suite overwrites coverage.xml.
+    let before_lines = match &changes {
+        Some(_) => Some(read_coverage(project, &first)?),
+        None => None,
+    };
+    let filter = targets_filter(opts, &before, changes.as_ref(), &index);
 
     let mut loop_ = Rounds::new(before.coverage.line_percent);
     loop_.bugs = fixer_bugs;
-    if before.coverage.line_percent >= opts.min_coverage {
+    let gated_before = match (&changes, &before_lines) {
+        (Some(c), Some(lines)) => {
+            let (statements, covered) = c.covered(lines);
+            events(Event::Step(format!(
+                "pull-request mode: {} functions changed since {}, {covered} of {statements} changed statements covered",
+                c.functions(&index).len(),
+                c.base
+            )));
+            changes::ChangedReport::percent(statements, covered)
+        }
+        _ => {
+            loop_.target = Some(opts.min_coverage);
+            before.coverage.line_percent
+        }
+    };
+    if gated_before >= opts.min_coverage {
         loop_.stop = Some(Stop::NoGenerationNeeded);
     } else {
         loop_
-            .run(project, opts, engine, shard_files, events, cancel)
+            .run(project, opts, engine, filter, events, cancel)
             .await?;
     }
     let loop_costs = loop_.costs();
@@ -189,9 +221,24 @@ async fn run_in_span(
     } else {
         full_run(project, opts, cancel).await?
     };
-    let after = baseline::of_run(project, &Index::build(project), &last, opts.min_coverage)?;
+    let after_index = Index::build(project);
+    let after = baseline::of_run(project, &after_index, &last, opts.min_coverage)?;
     let generated = render::generated_tests(project);
-    let gates = gates::check(opts, &before.coverage, &after.coverage, stop);
+    let changed = match (&changes, &before_lines) {
+        (Some(c), Some(lines)) => {
+            let after_lines = read_coverage(project, &last)?;
+            Some(c.report(
+                &after_index,
+                (lines, &before.gaps),
+                (&after_lines, &after.gaps),
+            ))
+        }
+        _ => None,
+    };
+    let gates = match &changed {
+        Some(c) => gates::check_changed(opts, c, stop),
+        None => gates::check(opts, &before.coverage, &after.coverage, stop),
+    };
     let report = RunReport {
         version: 1,
         engine: engine.name().to_string(),
@@ -218,6 +265,7 @@ async fn run_in_span(
         remaining_gaps: render::remaining_gaps(&after, &loop_.skipped),
         files: after.files.clone(),
         coverage_after: after.coverage.clone(),
+        changed,
         suspected_bugs: loop_.bugs,
         capped: loop_.capped,
         fixer,
@@ -257,6 +305,37 @@ async fn write_reports(
     let data = last.artifacts.dir.join(".coverage");
     files::html_coverage(project, &last.python, &data, cancel).await;
     Ok(())
+}
+
+/// What generation may target: the gaps (of this shard's files with
+/// `--shard`), or in pull-request mode those of the changed functions.
+fn targets_filter(
+    opts: &Options,
+    before: &Baseline,
+    changes: Option<&changes::Changes>,
+    index: &Index,
+) -> generate::Filter {
+    let shard_files = opts.shard.map(|s| s.files(&before.gaps));
+    match (changes, shard_files) {
+        (Some(c), files) => generate::Filter::Changed(
+            c.functions(index)
+                .into_iter()
+                .filter(|(p, ..)| files.as_ref().is_none_or(|f| f.contains(p)))
+                .map(|(p, q, ..)| (p, q))
+                .collect(),
+        ),
+        (None, Some(files)) => generate::Filter::Files(files),
+        (None, None) => generate::Filter::AllGaps,
+    }
+}
+
+/// A finished run's coverage report, every file's lines.
+fn read_coverage(
+    project: &Project,
+    run: &TestRun,
+) -> Result<crate::coverage::cobertura::CoverageReport, PipelineError> {
+    crate::coverage::cobertura::read(&run.artifacts.coverage_xml, &project.root)
+        .map_err(|e| PipelineError::Generate(generate::GenerateError::Coverage(e.to_string())))
 }
 
 fn write_analysis(project: &Project, index: &Index) -> Result<(), PipelineError> {

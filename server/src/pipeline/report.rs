@@ -31,6 +31,9 @@ pub struct RunReport {
     /// Every test under tests/generated/ (this run's and earlier ones).
     pub generated: Vec<GeneratedFile>,
     pub files: Vec<crate::generate::baseline::FileLine>,
+    /// Pull-request mode (`--diff BASE`): the changed lines and functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<super::changes::ChangedReport>,
     /// The functions still missing statements, most missing first.
     pub remaining_gaps: Vec<RemainingGap>,
     pub suspected_bugs: Vec<SuspectedBug>,

@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::{report, round2, Event, Options, PipelineError, Stop};
 use crate::generate::{self, progress, AnyEngine, Filter, NotTargeted};
-use crate::index::model::RelPath;
 use crate::workspace::Project;
 
 /// The gap-focused loop's state.
@@ -22,6 +21,9 @@ pub(super) struct Rounds {
     pub(super) bugs: Vec<generate::SuspectedBug>,
     pub(super) stop: Option<Stop>,
     pub(super) capped: Vec<String>,
+    /// The project coverage that ends the loop (`None` in pull-request
+    /// mode: its gate is the changed lines', measured after the loop).
+    pub(super) target: Option<f64>,
     /// Targets tried, their modules, generation seconds, over all rounds.
     work: (usize, usize, f64),
 }
@@ -35,6 +37,7 @@ impl Rounds {
             bugs: Vec::new(),
             stop: None,
             capped: Vec::new(),
+            target: None,
             work: (0, 0, 0.0),
         }
     }
@@ -76,7 +79,7 @@ impl Rounds {
         project: &Project,
         opts: &Options,
         engine: &AnyEngine,
-        shard_files: Option<Vec<RelPath>>,
+        filter: Filter,
         events: &(dyn Fn(Event) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<(), PipelineError> {
@@ -89,10 +92,6 @@ impl Rounds {
                 tokio::time::sleep(limit).await;
                 d.cancel();
             })
-        };
-        let filter = match shard_files {
-            Some(files) => Filter::Files(files),
-            None => Filter::AllGaps,
         };
         let result = self
             .each_round(
@@ -120,7 +119,12 @@ impl Rounds {
         (deadline, ends): (&CancellationToken, Instant),
         cancel: &CancellationToken,
     ) -> Result<(), PipelineError> {
-        if matches!(filter, Filter::Files(f) if f.is_empty()) {
+        let nothing = match filter {
+            Filter::Files(f) => f.is_empty(),
+            Filter::Changed(f) => f.is_empty(),
+            _ => false,
+        };
+        if nothing {
             self.stop = Some(Stop::NothingToTarget);
             return Ok(());
         }
@@ -170,7 +174,7 @@ impl Rounds {
                 }
             }
             self.skipped.push(gen.skipped.clone());
-            let stop = self.decide(round, opts, &gen);
+            let stop = self.decide(round, &gen);
             self.finish_round(round, started, Some(&gen), stop, events);
             if self.stop.is_some() {
                 return Ok(());
@@ -182,14 +186,14 @@ impl Rounds {
         Ok(())
     }
 
-    fn decide(&self, round: u32, opts: &Options, gen: &generate::Report) -> Option<Stop> {
+    fn decide(&self, round: u32, gen: &generate::Report) -> Option<Stop> {
         let after = gen
             .coverage_after
             .as_ref()
             .map_or(self.coverage, |c| c.line_percent);
         if gen.targets.is_empty() {
             Some(Stop::NothingToTarget)
-        } else if after >= opts.min_coverage {
+        } else if self.target.is_some_and(|t| after >= t) {
             Some(Stop::TargetReached { round })
         } else if gen.interrupted.is_some() {
             Some(Stop::TimeLimit { round })

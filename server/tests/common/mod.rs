@@ -270,3 +270,4 @@ pub fn processes_naming(root: &Path, server: u32) -> Vec<(u32, String)> {
     }
     out
 }
+pub mod runner_emu;

@@ -37,6 +37,13 @@ fn write_all(s: &mut String, r: &RunReport) -> std::fmt::Result {
         r.coverage_after.line_percent
     )?;
     writeln!(s, "| Coverage Delta | {:+.2}% |", r.delta)?;
+    if let Some(c) = &r.changed {
+        writeln!(
+            s,
+            "| Changed Lines Coverage | {:.2}% → {:.2}% ({} of {} lines) |",
+            c.coverage_before, c.coverage_after, c.covered_after, c.statements
+        )?;
+    }
     writeln!(s, "| Tests Generated | {} |", r.tests_generated())?;
     writeln!(s, "| Tests Passed | {} |", r.final_tests.passed)?;
     writeln!(
@@ -54,6 +61,7 @@ fn write_all(s: &mut String, r: &RunReport) -> std::fmt::Result {
     }
     writeln!(s)?;
     about_the_run(s, r)?;
+    changed(s, r)?;
     rounds(s, r)?;
     gaps(s, r)?;
     bugs(s, r)?;
@@ -79,6 +87,44 @@ fn about_the_run(s: &mut String, r: &RunReport) -> std::fmt::Result {
     )?;
     if let Some(note) = crate::pipeline::report::capped_note(&r.capped) {
         writeln!(s, "\nNote: {note}.")?;
+    }
+    writeln!(s)
+}
+
+/// Pull-request mode: the changed functions, before and after.
+fn changed(s: &mut String, r: &RunReport) -> std::fmt::Result {
+    let Some(c) = &r.changed else {
+        return Ok(());
+    };
+    writeln!(s, "### Changed since `{}`", cell(&c.base))?;
+    writeln!(
+        s,
+        "The gate is the coverage of the {} changed statement lines: {:.2}% before, {:.2}% after (the project: {:.2}% → {:.2}%).",
+        c.statements,
+        c.coverage_before,
+        c.coverage_after,
+        r.coverage_before.line_percent,
+        r.coverage_after.line_percent
+    )?;
+    writeln!(s)?;
+    if c.functions.is_empty() {
+        writeln!(s, "No function changed.\n")?;
+        return Ok(());
+    }
+    writeln!(
+        s,
+        "| Changed function | Changed lines | Coverage before | Coverage after |"
+    )?;
+    writeln!(s, "|---|---|---|---|")?;
+    for f in &c.functions {
+        writeln!(
+            s,
+            "| `{}` | {} | {}% | {}% |",
+            cell(&f.target),
+            f.changed_lines,
+            fmt(f.coverage_before),
+            fmt(f.coverage_after)
+        )?;
     }
     writeln!(s)
 }

@@ -64,6 +64,23 @@ pub fn summary(
         r.final_tests.passed,
         r.final_tests.failed + r.final_tests.error
     )?;
+    if let Some(c) = &r.changed {
+        for f in &c.functions {
+            writeln!(
+                w,
+                "changed: {} ({} lines changed): {}% -> {}%",
+                f.target,
+                f.changed_lines,
+                super::super::gates::fmt(f.coverage_before),
+                super::super::gates::fmt(f.coverage_after)
+            )?;
+        }
+        writeln!(
+            w,
+            "changed lines since {}: {:.2}% -> {:.2}% ({} of {} statements covered)",
+            c.base, c.coverage_before, c.coverage_after, c.covered_after, c.statements
+        )?;
+    }
     for g in &r.gates {
         let verdict = if g.passed { "PASS" } else { "FAIL" };
         writeln!(
