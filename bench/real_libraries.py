@@ -127,7 +127,9 @@ EXTRA_DEPS = {"pytutils": ["six", "cachetools", "wrapt", "attrs"],
               # httpie 2.4 imports pkg_resources, which setuptools >= 81 no longer has
               "httpie": ["setuptools<70"],
               # async-btree 1.1.1 imports pkg_resources too
-              "async-btree": ["setuptools<70"]}
+              "async-btree": ["setuptools<70"],
+              # sanic 21.12 imports websockets.connection.CLOSED, gone in websockets 11
+              "sanic": ["websockets<11"]}
 # `pip download` options: black's wheels are mypyc-compiled (blib2to3 as .so
 # files), so the sdist, whose sources are the pure-Python ones.
 DOWNLOAD_ARGS = {"black": ["--no-binary", "black"]}
