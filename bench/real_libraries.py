@@ -351,6 +351,11 @@ def run_pynguin(info: dict, run_dir: Path, args) -> dict:
         cmd = [str(info["pynguin_venv"] / "bin" / "pynguin"), "--project-path", str(project),
                "--module-name", mod, "--output-path", str(out), "--maximum-search-time",
                str(args.search_time), "--seed", "1", "--no-rich", "-v"]
+        if args.pynguin_mutation_time > 0:
+            # Pynguin's assertion generation runs every test on every mutant
+            # after the search; under load that alone outlasts the module
+            # cap and the kill loses all its tests (isort.parse: 1059 mutants).
+            cmd += ["--maximum-mutation-time", str(args.pynguin_mutation_time)]
         log(f"pynguin {mod}")
         t0 = time.monotonic()
         with logf.open("w") as fh:
@@ -576,6 +581,8 @@ def main() -> int:
     ap.add_argument("--engines", default="pynguin,explore")
     ap.add_argument("--search-time", type=int, default=60)
     ap.add_argument("--module-timeout", type=int, default=400)
+    ap.add_argument("--pynguin-mutation-time", type=int, default=0,
+                    help="cap (s) on Pynguin's mutation-analysis assertion generation; 0: none (issue 15)")
     ap.add_argument("--mutation", default="", help="projects whose suites mutmut 3 scores")
     ap.add_argument("--testgen", default=str(REPO / "target" / "release" / "testgen"))
     ap.add_argument("--out", default=str(CACHE / "runs"))
