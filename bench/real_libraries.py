@@ -130,6 +130,11 @@ EXTRA_DEPS = {"pytutils": ["six", "cachetools", "wrapt", "attrs"],
               "async-btree": ["setuptools<70"],
               # sanic 21.12 imports websockets.connection.CLOSED, gone in websockets 11
               "sanic": ["websockets<11"]}
+# Pynguin's venv requirements where they differ from the library's: Pynguin
+# 0.48 depends on a newer black than 22.1.0 (pip finds no solution), and
+# blib2to3 needs nothing but the standard library; the project copy on
+# Pynguin's --project-path is what it imports and instruments.
+PYNGUIN_REQS = {"black": []}
 # `pip download` options: black's wheels are mypyc-compiled (blib2to3 as .so
 # files), so the sdist, whose sources are the pure-Python ones.
 DOWNLOAD_ARGS = {"black": ["--no-binary", "black"]}
@@ -222,9 +227,11 @@ def prepare(name: str) -> dict:
 
 def prepare_pynguin(info: dict) -> None:
     pvenv = info["pynguin_venv"]
-    make_venv(pvenv, [PYNGUIN, *info["reqs"]], json.dumps([PYNGUIN, info["reqs"]]))
-    spec = PROJECTS[info["name"]]
-    run([str(pvenv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "--quiet", spec[1]])
+    reqs = PYNGUIN_REQS.get(info["name"], info["reqs"])
+    make_venv(pvenv, [PYNGUIN, *reqs], json.dumps([PYNGUIN, reqs]))
+    if info["name"] not in PYNGUIN_REQS:
+        spec = PROJECTS[info["name"]]
+        run([str(pvenv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "--quiet", spec[1]])
 
 
 def fresh(info: dict, dest: Path) -> Path:
