@@ -524,7 +524,10 @@ def row(r: dict) -> dict:
     return {
         "project": r["project"], "half": HALF.get(r["project"], "?"), "modules": len(r["modules"]),
         "size": f"{fmt(em.get('lines') or pm.get('lines'))}+{fmt(em.get('branches') or pm.get('branches'))}",
-        "p_lb": pm.get("lb_percent", pub.get("lb_percent")), "e_lb": em.get("lb_percent"),
+        "p_lb": pm.get("lb_percent", pub.get("lb_percent")),
+        # a suite of no test covers nothing (measure() finds no folder to run)
+        "e_lb": 0.0 if e and not e.get("tests_written") and em.get("lb_percent") is None
+        else em.get("lb_percent"),
         "coverup": PROJECTS[r["project"]][4], "star": star,
         "p_tests": p["tests_written"] if p else pub.get("tests"), "e_tests": (e or {}).get("tests_written"),
         "p_fail": pm.get("junit", {}).get("failing", pub.get("failing")),
@@ -554,22 +557,26 @@ def render(results: list[dict]) -> str:
                 f"{fmt(x['e_flaky'])} | {fmt(x['p_wall'], ' s')}{s} / {fmt(x['e_wall'], ' s')} | "
                 f"{fmt(x['pin'])} ({fmt(x['pin_share'], ' %')}) | {fmt(x['p_mut'], ' %')} / "
                 f"{fmt(x['e_mut'], ' %')} | {fmt(x['bugs'])} |"
-                + (f" error: {x['error'][:120]}" if x["error"] else ""))
-    lines.append("\n| half | libraries | median Pynguin L+B | median explore L+B | median CoverUp (where given) | "
-                 "explore >= Pynguin | median pinning share | median mutation (P / e) | wall time (P / e) |\n"
+                + (f" error: {' '.join(x['error'].split())[:160]}" if x["error"] else ""))
+    lines.append("\n| half | libraries with both | median Pynguin L+B | median explore L+B | median CoverUp (where given) | "
+                 "explore >= Pynguin | median pinning share | median mutation (P / e, libraries) | wall time (P / e) |\n"
                  "|---|---|---|---|---|---|---|---|---|")
     for half in ("tuned", "checked", "all"):
         xs = [x for x in rows if half == "all" or x["half"] == half]
+        # medians and totals over the libraries both tools have a figure for
         both = [x for x in xs if x["p_lb"] is not None and x["e_lb"] is not None]
         wins = sum(1 for x in both if x["e_lb"] >= x["p_lb"])
-        pw = sum(x["p_wall"] or 0 for x in xs)
-        ew = sum(x["e_wall"] or 0 for x in xs)
+        pw = sum(x["p_wall"] or 0 for x in both)
+        ew = sum(x["e_wall"] or 0 for x in both)
+        mut = [x for x in xs if x["p_mut"] is not None and x["e_mut"] is not None]
         lines.append(
-            f"| {half} | {len(xs)} | {fmt(median([x['p_lb'] for x in xs]), ' %')} | "
-            f"{fmt(median([x['e_lb'] for x in xs]), ' %')} | {fmt(median([x['coverup'] for x in xs]), ' %')} | "
+            f"| {half} | {len(both)} of {len(xs)} | {fmt(median([x['p_lb'] for x in both]), ' %')} | "
+            f"{fmt(median([x['e_lb'] for x in both]), ' %')} | "
+            f"{fmt(median([x['coverup'] for x in both]), ' %')} ({sum(x['coverup'] is not None for x in both)}) | "
             f"{wins} of {len(both)} | {fmt(median([x['pin_share'] for x in xs]), ' %')} | "
-            f"{fmt(median([x['p_mut'] for x in xs]), ' %')} / {fmt(median([x['e_mut'] for x in xs]), ' %')} | "
-            f"{pw:.0f} s / {ew:.0f} s |")
+            f"{fmt(median([x['p_mut'] for x in mut]), ' %')} / {fmt(median([x['e_mut'] for x in mut]), ' %')} "
+            f"({len(mut)}); explore alone {fmt(median([x['e_mut'] for x in xs]), ' %')} "
+            f"({sum(x['e_mut'] is not None for x in xs)}) | {pw:.0f} s / {ew:.0f} s |")
     if any(x["star"] for x in rows):
         lines.append("\n* Pynguin's figures from the issue 15 table (docs/performance.md), not this run.")
     muts = [(r["project"], r.get("mutation")) for r in results if r.get("mutation")]
@@ -629,6 +636,8 @@ def main() -> int:
             for r in json.loads(Path(f).read_text()):
                 m = merged.setdefault(r["project"], {**r, "engines": []})
                 m["engines"] += r["engines"]
+                if r["engines"] and not r.get("error"):
+                    m.pop("error", None)  # a later run did what an earlier one could not
                 if r.get("mutation"):
                     m.setdefault("mutation", {}).update(r["mutation"])
         print(render(list(merged.values())))
