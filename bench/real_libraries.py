@@ -134,7 +134,10 @@ EXTRA_DEPS = {"pytutils": ["six", "cachetools", "wrapt", "attrs"],
 # 0.48 depends on a newer black than 22.1.0 (pip finds no solution), and
 # blib2to3 needs nothing but the standard library; the project copy on
 # Pynguin's --project-path is what it imports and instruments.
-PYNGUIN_REQS = {"black": []}
+# Pynguin 0.48 needs a newer setuptools than the < 70 async-btree asks for
+# (for pkg_resources, which Pynguin's setuptools still has).
+PYNGUIN_REQS = {"black": lambda reqs: [],
+                "async-btree": lambda reqs: [r for r in reqs if not r.startswith("setuptools")]}
 # `pip download` options: black's wheels are mypyc-compiled (blib2to3 as .so
 # files), so the sdist, whose sources are the pure-Python ones.
 DOWNLOAD_ARGS = {"black": ["--no-binary", "black"]}
@@ -227,9 +230,9 @@ def prepare(name: str) -> dict:
 
 def prepare_pynguin(info: dict) -> None:
     pvenv = info["pynguin_venv"]
-    reqs = PYNGUIN_REQS.get(info["name"], info["reqs"])
+    reqs = PYNGUIN_REQS.get(info["name"], lambda r: r)(info["reqs"])
     make_venv(pvenv, [PYNGUIN, *reqs], json.dumps([PYNGUIN, reqs]))
-    if info["name"] not in PYNGUIN_REQS:
+    if info["name"] != "black":  # there, the library itself was never installed
         spec = PROJECTS[info["name"]]
         run([str(pvenv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "--quiet", spec[1]])
 
