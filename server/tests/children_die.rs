@@ -92,10 +92,14 @@ if _tg_os.path.exists(_tg_block):
 /// A module the harness blocks importing (only the harness: it alone has
 /// the protocol's variable; its guard refuses writes at import time, so
 /// the test knows it by its age).
+// Blocks only inside the harness (whose package is imported there; the
+// harness takes its protocol variable out of os.environ at start, so that
+// cannot tell), never in pytest.
 const BLOCKING_MODULE: &str = r#"import os
+import sys
 
 _block = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exploration.block")
-while "TESTGEN_PROTOCOL_FDS" in os.environ and os.path.exists(_block):
+while "testgen_explore" in sys.modules and os.path.exists(_block):
     import time
     time.sleep(0.1)
 
