@@ -41,13 +41,19 @@ fn descendants(pid: u32) -> Vec<(u32, String)> {
             parent.insert(p, ppid);
         }
     }
+    let cmdline = |p: u32| std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+    // testgen's reaper (runner/reaper.rs) is a fork of the server without
+    // exec, alive as long as the server: the one child with its command line.
+    let server = cmdline(pid);
     let mut out = Vec::new();
     for (&p, _) in parent.iter() {
         let mut cur = p;
         while let Some(&pp) = parent.get(&cur) {
             if pp == pid {
-                let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
-                out.push((p, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+                let cmd = cmdline(p);
+                if !(cur == p && cmd == server) {
+                    out.push((p, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+                }
                 break;
             }
             cur = pp;
