@@ -6,18 +6,9 @@ use std::time::{Duration, Instant};
 
 use testgen::coverage::cobertura::parse;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const SEED: &str = r#"<?xml version="1.0" ?>
 <coverage version="7.6.1" line-rate="0.5"><sources><source>/p</source><source>src</source></sources>

@@ -6,19 +6,9 @@ use std::time::{Duration, Instant};
 use testgen::index::index_source;
 use testgen::index::model::RelPath;
 
-/// xorshift64*: deterministic, dependency-free, good enough to mutate bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const PUNCT: &[u8] = b"()[]{}:@'\"\\\n\t #=*";
 

@@ -21,21 +21,9 @@ const CI_CASES: u64 = 3000;
 /// keep it flat, whatever their number.
 const MAX_RSS_MB: u64 = 512;
 
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// One input: random bytes, a truncated seed, or a mutated seed.
 fn input(rng: &mut Rng, seeds: &[&str], tokens: &[&str], case: u64) -> Vec<u8> {

@@ -7,19 +7,27 @@ use super::Options;
 use crate::generate::Coverage;
 
 pub fn check(opts: &Options, before: &Coverage, after: &Coverage, stop: Stop) -> Vec<Gate> {
-    let delta = super::round2(after.line_percent - before.line_percent);
+    let names = ("Coverage", "Delta");
+    both(opts, names, before.line_percent, after.line_percent, stop)
+}
+
+/// The coverage and delta gates over `before` -> `after`, labelled with
+/// `names` (the project's, or the changed lines' in pull-request mode).
+fn both(opts: &Options, names: (&str, &str), before: f64, after: f64, stop: Stop) -> Vec<Gate> {
+    let delta = super::round2(after - before);
     let no_generation = stop == Stop::NoGenerationNeeded;
+    let label = |name: &str, min: f64| format!("{name} >= {}%", fmt(min));
     vec![
         Gate {
             name: "coverage".into(),
-            label: format!("Coverage >= {}%", fmt(opts.min_coverage)),
+            label: label(names.0, opts.min_coverage),
             threshold: opts.min_coverage,
-            value: after.line_percent,
-            passed: after.line_percent >= opts.min_coverage,
+            value: after,
+            passed: after >= opts.min_coverage,
         },
         Gate {
             name: "delta".into(),
-            label: format!("Delta >= {}%", fmt(opts.min_delta)),
+            label: label(names.1, opts.min_delta),
             threshold: opts.min_delta,
             value: delta,
             passed: no_generation || delta >= opts.min_delta,
@@ -39,22 +47,6 @@ pub fn fmt(x: f64) -> String {
 /// Pull-request mode: the same two checks on the changed lines' coverage
 /// (as diff-cover gates), the project total reported beside them.
 pub fn check_changed(opts: &Options, c: &super::changes::ChangedReport, stop: Stop) -> Vec<Gate> {
-    let delta = super::round2(c.coverage_after - c.coverage_before);
-    let no_generation = stop == Stop::NoGenerationNeeded;
-    vec![
-        Gate {
-            name: "coverage".into(),
-            label: format!("Changed lines coverage >= {}%", fmt(opts.min_coverage)),
-            threshold: opts.min_coverage,
-            value: c.coverage_after,
-            passed: c.coverage_after >= opts.min_coverage,
-        },
-        Gate {
-            name: "delta".into(),
-            label: format!("Changed lines delta >= {}%", fmt(opts.min_delta)),
-            threshold: opts.min_delta,
-            value: delta,
-            passed: no_generation || delta >= opts.min_delta,
-        },
-    ]
+    let names = ("Changed lines coverage", "Changed lines delta");
+    both(opts, names, c.coverage_before, c.coverage_after, stop)
 }
