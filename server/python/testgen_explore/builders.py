@@ -5,14 +5,17 @@ built through their constructor or, when it refuses, a factory
 the reason an object could not be built, for the target's report."""
 
 import ast
+import copy
 import dataclasses
 import inspect
 import re
 import sys
+import typing
 
 from .contract import broken_use, fits, uses
 from .source import STR_METHODS, find_def
 from .protocol import last_line
+from .typeforms import dataclass_pool, type_of_typevar, typeform_pool
 from .values import OMIT, ExprVal, Lit, class_ref
 
 _FUNCTION_ATTRS = set(dir(lambda: None))
@@ -166,6 +169,25 @@ def factory_vals(gen, cls, ref, depth):
     return out
 
 
+def module_instances(gen, cls):
+    """Copies of the instances of a class that its own module keeps at
+    module level (`settings = Settings(DEFAULTS)`): the state the project
+    itself builds, when its constructor cannot be called from outside. A
+    copy, so no test changes the module's object for the next."""
+    mod = sys.modules.get(getattr(cls, "__module__", "") or "")
+    out = []
+    for name, obj in sorted(vars(mod).items()) if mod is not None else []:
+        if type(obj) is not cls or name.startswith("__"):
+            continue
+        val = ExprVal("copy.deepcopy(%s)" % name, lambda obj=obj: copy.deepcopy(obj),
+                      ["import copy", "from %s import %s" % (cls.__module__, name)])
+        if gen.guard.run(val.build, 1.0, True)[0] == "ok":
+            out.append(val)
+        if len(out) >= 2:
+            break
+    return out
+
+
 def _factory_val(cls, ref, name, callee, args):
     src = "%s.%s(%s)" % (ref[0], name, callee.render(args))
 
@@ -181,6 +203,8 @@ def static_breach(param, use, val):
     running project code: True, False, or None when it cannot be told."""
     if val is OMIT:
         return False
+    if use is not None and use.dataclass and isinstance(getattr(val, "cls", None), type):
+        return not dataclasses.is_dataclass(val.cls)
     if isinstance(val, Lit):
         v = val.value
         if v is None and param.has_default:
@@ -199,9 +223,20 @@ def _untyped(ann):
 def project_objects(gen, param, use):
     """Values of project classes that have what the use reads: instances
     for `p.amount`, lists of them for `for e in p: e.amount`."""
-    if gen.builders is None or use is None or use.rebound or not _untyped(param.ann):
+    if gen.builders is None or use is None or use.rebound:
+        return []
+    if use.dataclass:
+        a_type = typing.get_origin(param.ann) is type
+        base = typing.get_args(param.ann)[0] if a_type else None
+        if isinstance(base, typing.TypeVar):
+            base = type_of_typevar(base, gen.namespace)
+        return dataclass_pool(gen, base if isinstance(base, type) and base is not object else None,
+                              instances=not a_type)
+    if not _untyped(param.ann):
         return []
     from .values import SeqVal
+    if use.typeform:
+        return typeform_pool()
     if use.attrs or use.methods:
         out = []
         for cls in gen.builders.classes_for(use, param.ann, gen.namespace):

@@ -20,7 +20,7 @@ from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
 from .frameworks.django import django_setup
 from .generation import Gen
 from .isolation import forget_project_modules, restore_project_modules
-from .naming import snake
+from .naming import mangled, snake
 from .observe import default, rebuild, recorded_obs, result_obs, state_obs, strengthen, value_key
 from .protocol import last_line
 from .recorders import recorders_in, with_prelude
@@ -98,7 +98,9 @@ class CallableExplorer(Explorer):
         self.module = import_module(self.ctx, t["module"])
         ns = vars(self.module)
         parts = t["qualname"].split(".")
-        self.name = parts[-1]
+        # The name in the source (`__find`) and the attribute Python keeps
+        # (`_Parser__find`, name-mangled when private to a class).
+        self.src_name = self.name = parts[-1]
         self.cls = None
         owner = self.module
         try:
@@ -107,6 +109,7 @@ class CallableExplorer(Explorer):
             if isinstance(owner, type):
                 self.cls = owner
                 raw = None
+                self.name = mangled(owner, self.name)
                 for klass in owner.__mro__:
                     if self.name in vars(klass):
                         raw = vars(klass)[self.name]
@@ -151,7 +154,7 @@ class CallableExplorer(Explorer):
         if code is None:
             raise SkipTarget("%s is not a Python function" % t["qualname"])
         tree = self.ctx.parse(t["file"])
-        node = find_def(tree, self.name, self.lo, self.hi) if tree is not None else None
+        node = find_def(tree, self.src_name, self.lo, self.hi) if tree is not None else None
         # What mutation analysis swaps the code of (a cached function's
         # answers would hide its mutants: none for it).
         self.mutable = (inner, None if hasattr(func, "cache_info") else node, ns)
@@ -178,7 +181,9 @@ class CallableExplorer(Explorer):
                 raise SkipTarget(self.gen.builders.why_not(self.cls, self.gen))
             self.setups = self._setup_methods(tree, ns)
         self.var = snake(self.cls.__name__) if self.cls is not None else ""
-        if self.var in ("result", "pytest", "asyncio", "math", self.name) or not self.var.isidentifier():
+        if self.var in ("result", "pytest", "asyncio", "math", self.name) or not self.var.isidentifier() \
+                or any(re.search(r"\b%s\b" % re.escape(self.var), c.src) for c in self.ctors):
+            # `settings = copy.deepcopy(settings)` would shadow what it copies
             self.var = "obj"
 
     def _setup_methods(self, tree, ns):
@@ -251,7 +256,7 @@ class CallableExplorer(Explorer):
 
     def _callsite_args(self):
         out = []
-        calls = list(self.callsites.calls(self.name)) if self.name != "__init__" else \
+        calls = list(self.callsites.calls(self.src_name)) if self.name != "__init__" else \
             list(self.callsites.calls(self.cls.__name__))
         doc = inspect.getdoc(self.raw if not isinstance(self.raw, (staticmethod, classmethod)) else self.raw.__func__) or ""
         try:
@@ -269,7 +274,7 @@ class CallableExplorer(Explorer):
             if self.kind == "function" and not isinstance(f, ast.Name) and not isinstance(f, ast.Attribute):
                 continue
             name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
-            if name != (self.cls.__name__ if self.kind == "init" else self.name):
+            if name != (self.cls.__name__ if self.kind == "init" else self.src_name):
                 continue
             args = self.callee.from_callsite(call)
             if args is not None:
@@ -417,7 +422,7 @@ class CallableExplorer(Explorer):
     def target_words(self):
         if self.cls is None:
             return self.name.strip("_") or "call"
-        meth = "init" if self.name == "__init__" else self.name.strip("_")
+        meth = "init" if self.name == "__init__" else self.src_name.strip("_")
         if self.kind in ("setter", "deleter"):
             meth += "_" + self.kind
         return "%s_%s" % (snake(self.cls.__name__), meth)

@@ -49,6 +49,8 @@ class Use:
         self.number = False     # p - 1, p * 2.5, p < 10
         self.numstr = False     # int(p), float(p)
         self.mapping = False    # x.update(p), config.from_mapping(p), dict(p), f(**p)
+        self.dataclass = False  # fields(p), asdict(p), astuple(p), replace(p)
+        self.typeform = False   # p.__origin__, p.__args__, get_origin(p), get_args(p)
         self.guarded = False    # isinstance/hasattr/callable/`is None`/try: the body checks the shape
         self.rebound = False    # assigned in the body: the uses may be of another value
         self.elem = None        # the use of its items, when a loop names them: for e in p
@@ -59,7 +61,7 @@ class Use:
         return bool(self.elem is not None or any(f.shaped() for f in self.fields.values())
                     or self.attrs or self.methods or self.keys or self.subscript or self.stored
                     or self.iterated or self.sized or self.entered or self.awaited or self.called
-                    or self.number or self.numstr or self.mapping)
+                    or self.number or self.numstr or self.mapping or self.dataclass or self.typeform)
 
 
 def uses(func_node, names, items=True):
@@ -103,6 +105,7 @@ def uses(func_node, names, items=True):
                     at(p).methods.add(n.attr)
                 else:
                     at(p).attrs.add(n.attr)
+                    at(p).typeform |= n.attr in _TYPEFORM_ATTRS
         elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
             p = param(n.value)
             if p:
@@ -179,6 +182,11 @@ def uses(func_node, names, items=True):
     return out
 
 
+# Functions of `dataclasses` whose first argument is a dataclass (or one's
+# instance); `is_dataclass` checks, so it says nothing.
+_DATACLASS_FUNCS = ("fields", "asdict", "astuple", "replace")
+_TYPEFORM_ATTRS = {"__origin__", "__args__", "__parameters__"}
+
 # Methods whose one argument is a mapping: a dict's, a Flask config's.
 _MAPPING_METHODS = ("update", "from_mapping")
 
@@ -197,6 +205,12 @@ def _call_use(n, at, param):
         p = param(arg)
         if p:
             at(p).mapping = True
+    fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+    first = param(n.args[0]) if n.args else None
+    if first and "." not in first and fname in _DATACLASS_FUNCS:
+        at(first).dataclass = True
+    elif first and "." not in first and fname in ("get_origin", "get_args"):
+        at(first).typeform = True
     if isinstance(f, ast.Name):
         args = [param(a) for a in n.args]
         if f.id in ("isinstance", "hasattr", "callable", "type", "getattr") and args and args[0]:

@@ -7,6 +7,7 @@ import enum
 import inspect
 import itertools
 
+from .astnodes import visited_class
 from .builders import contract_order, static_breach
 from .contract import uses
 from .paths import PathVal, is_file_contract, names_descriptor
@@ -50,6 +51,7 @@ class Callee:
                 ps = ps[1:]
             for p in ps:
                 if p.kind == p.VAR_KEYWORD:
+                    self.params += self._keyword_params(p.name)
                     continue
                 ann = hints.get(p.name, p.annotation)
                 if p.kind == p.VAR_POSITIONAL:
@@ -61,6 +63,8 @@ class Callee:
                     continue
                 if ann is inspect.Parameter.empty and p.default is not p.empty and p.default is not None:
                     ann = type(p.default)
+                if ann is inspect.Parameter.empty and not self.params and p.default is p.empty:
+                    ann = visited_class(raw) or ann
                 self.params.append(Param(p.name, p.kind, ann, p.default is not p.empty))
 
         node = getattr(facts, "node", None)
@@ -70,6 +74,20 @@ class Callee:
         usage = getattr(facts, "usage", None) or {}
         self.file_params = {p.name for p in self.params
                             if p.kind != VAR_POS and is_file_contract(p.name, p.ann, usage.get(p.name, ()))}
+
+    def _keyword_params(self, name):
+        """`def grid(**interface)` reading `interface["statement"]`: each key
+        the body looks up becomes a keyword argument of the call."""
+        keys = getattr(self.facts, "keys", {}).get(name) or {}
+        out = []
+        for key, (required, hint) in sorted(keys.items()):
+            if not isinstance(key, str) or not key.isidentifier() or key in {p.name for p in self.params}:
+                continue
+            param = Param(key, KW_ONLY, inspect.Parameter.empty, not required)
+            vals = [Lit(v) for v in self.gen._key_values(key, hint, self.facts)]
+            param.pool = ([OMIT] if not required else []) + vals
+            out.append(param)
+        return out
 
     def pool(self, param):
         if param.pool is None:

@@ -13,10 +13,12 @@ import math
 import re
 import typing
 
-from .builders import factory_vals
+from .astnodes import node_pool
+from .builders import factory_vals, module_instances
 from .inputs import structured_ints, structured_strings
 from .paths import PathVal, is_path_name
 from .source import dotted, literal_value, resolve
+from .typeforms import sample_dataclass, type_of_typevar
 from .typehints import NoneType, UNION_TYPES, eval_annotation, is_pydantic, pydantic_fields, type_hints
 from .values import OMIT, CtorVal, EnumVal, ExprVal, Lit, SeqVal, as_val, class_ref
 
@@ -276,12 +278,20 @@ class Gen:
             return _dedup(out)
         if origin in (type,):
             # Type[X]: the class itself, then its subclasses of the same package
-            target = args[0] if args and isinstance(args[0], type) else None
+            target = args[0] if args else None
+            if isinstance(target, typing.TypeVar):
+                target = type_of_typevar(target, self.namespace)
+            target = target if isinstance(target, type) else None
             out = []
             for c in ([target] + subclasses_of(target)) if target is not None else []:
                 ref = class_ref(c)
                 if ref:
                     out.append(ExprVal(ref[0], (lambda c=c: c), [ref[1]] if ref[1] else []))
+                    out[-1].cls = c  # what static_breach may judge it by
+            if target is None or target.__module__ != "builtins":
+                # a class of the kind, of the caller's making: a dataclass
+                sample = sample_dataclass(target if target is not object else None)
+                out += [sample] if sample is not None else []
             return out or [Lit(None)]
         if origin is cabc.Callable or tp is typing.Callable or tp is cabc.Callable:
             # Hands its first argument back: a plausible callback for most
@@ -320,6 +330,10 @@ class Gen:
         if key in self._pool_cache:
             return self._pool_cache[key]
         self._pool_cache[key] = []  # recursion guard
+        nodes = node_pool(cls)
+        if nodes:
+            self._pool_cache[key] = nodes
+            return nodes
         ref = class_ref(cls)
         out = []
         if ref is not None and cls.__module__ not in ("builtins",) and not inspect.isabstract(cls):
@@ -334,7 +348,7 @@ class Gen:
                         out.append(val)
             if not out:
                 # The constructor refused every attempt: its factories may not.
-                out += factory_vals(self, cls, ref, depth)
+                out += factory_vals(self, cls, ref, depth) or module_instances(self, cls)
         if depth < 2:
             # Subclasses of the same package stand in for their base (a
             # `Field` parameter gets a `String()` and an `Integer()` too),
@@ -370,19 +384,27 @@ class Gen:
                          and f.default_factory is dataclasses.MISSING, False)
                         for f in dataclasses.fields(cls) if f.init]
             elif cls.__init__ is not object.__init__ and inspect.isfunction(cls.__init__):
-                sig = inspect.signature(cls.__init__)
-                hints = type_hints(cls.__init__)
-                spec = []
-                for p in list(sig.parameters.values())[1:]:
-                    if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                        continue
-                    spec.append((p.name, hints.get(p.name, p.annotation), p.default is p.empty,
-                                 p.kind == KW_ONLY))
+                spec = self._params_spec(cls.__init__, type_hints(cls.__init__))
+            elif cls.__init__ is object.__init__ and inspect.isfunction(getattr(cls, "__new__", None)):
+                # NamedTuples and other classes built by `__new__`: its
+                # parameters, typed by the class's field annotations.
+                spec = self._params_spec(cls.__new__, {**type_hints(cls), **type_hints(cls.__new__)})
             elif cls.__init__ is object.__init__:
                 spec = []
         except (TypeError, ValueError):
             spec = None
         self._ctor_cache[cls] = spec
+        return spec
+
+    @staticmethod
+    def _params_spec(func, hints):
+        """[(name, annotation, required, kw_only)] of a constructor function
+        (`self`/`cls` left out)."""
+        spec = []
+        for p in list(inspect.signature(func).parameters.values())[1:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            spec.append((p.name, hints.get(p.name, p.annotation), p.default is p.empty, p.kind == KW_ONLY))
         return spec
 
     def _ctor_from(self, cls, ref, spec, depth, mode, rng=None):

@@ -206,3 +206,11 @@ def unique_name(base, used):
         n += 1
     used.add(name)
     return name
+
+
+def mangled(cls, name):
+    """The attribute a class keeps for a name written in its body: private
+    names (`__find`, not `__init__`) are stored as `_Cls__find`."""
+    if name.startswith("__") and not name.endswith("__") and cls.__name__.strip("_"):
+        return "_%s%s" % (cls.__name__.lstrip("_"), name)
+    return name

@@ -156,7 +156,7 @@ class FunctionFacts:
         self.params = set()
         if func_node is not None:
             a = func_node.args
-            for arg in a.posonlyargs + a.args + a.kwonlyargs:
+            for arg in a.posonlyargs + a.args + a.kwonlyargs + ([a.kwarg] if a.kwarg else []):
                 self.params.add(arg.arg)
             if params is not None:
                 # Route views: the "parameters" are the names bound to the

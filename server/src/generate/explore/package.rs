@@ -30,6 +30,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/testgen_explore/assertions.py"),
     ),
     (
+        "testgen_explore/astnodes.py",
+        include_str!("../../../python/testgen_explore/astnodes.py"),
+    ),
+    (
         "testgen_explore/builders.py",
         include_str!("../../../python/testgen_explore/builders.py"),
     ),
@@ -192,6 +196,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "testgen_explore/typehints.py",
         include_str!("../../../python/testgen_explore/typehints.py"),
+    ),
+    (
+        "testgen_explore/typeforms.py",
+        include_str!("../../../python/testgen_explore/typeforms.py"),
     ),
     (
         "testgen_explore/values.py",
