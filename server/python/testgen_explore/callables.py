@@ -18,7 +18,7 @@ from .builders import Builders
 from .contract import outside_contract
 from .execution import Callee, Discard, Outcome, finish_call, harvest_scalars
 from .frameworks.django import django_setup
-from .generation import Gen
+from .generation import Gen, subclasses_of
 from .isolation import forget_project_modules, restore_project_modules
 from .naming import mangled, snake
 from .observe import default, rebuild, recorded_obs, result_obs, state_obs, strengthen, value_key
@@ -60,6 +60,21 @@ def is_mutator(node):
 
 _NEEDS_INSTANCE = ("instance", "property", "setter", "deleter")
 _UNREADABLE = object()
+
+
+def concrete_for(cls, init):
+    """`cls` itself, or when it is abstract the first concrete subclass of
+    its package that runs `init` (inherits it, or calls it through
+    `super().__init__`), or None."""
+    if cls is None or not inspect.isabstract(cls):
+        return cls
+    func = getattr(init, "__func__", init)
+    subs = [c for c in subclasses_of(cls) if not inspect.isabstract(c) and class_ref(c) is not None]
+    inherits = [c for c in subs if getattr(c.__init__, "__func__", c.__init__) is func]
+    calls_super = [c for c in subs if "__init__" in (getattr(getattr(c.__init__, "__code__", None), "co_names", ()))]
+    for c in inherits + calls_super:
+        return c
+    return None
 
 
 def import_module(ctx, name):
@@ -168,9 +183,15 @@ class CallableExplorer(Explorer):
         self.callee = Callee(func, self.gen, facts, drop_first=drop)
         if self.kind in ("property", "deleter"):
             self.callee.params = []
-        self.ref = class_ref(self.cls) if self.cls is not None else None
-        if self.cls is not None and self.ref is None:
-            self.ref = (self.cls.__name__, "from %s import %s" % (t["module"], self.cls.__name__))
+        # What `__init__` is called through: the class, or for an abstract
+        # one a concrete subclass of the project that runs this very `__init__`.
+        self.made = concrete_for(self.cls, raw) if self.kind == "init" else self.cls
+        if self.made is None and self.cls is not None:
+            raise SkipTarget("%s is abstract and no concrete subclass of the project calls its __init__"
+                             % self.cls.__name__)
+        self.ref = class_ref(self.made) if self.made is not None else None
+        if self.made is not None and self.ref is None:
+            self.ref = (self.made.__name__, "from %s import %s" % (t["module"], self.made.__name__))
         self.ctors = []
         self.setups = []
         self.corpus = []
@@ -295,7 +316,7 @@ class CallableExplorer(Explorer):
         if self.kind == "function":
             return getattr(self.module, self.name) if not isinstance(self.raw, types.FunctionType) else self.raw
         if self.kind == "init":
-            return self.cls
+            return self.made
         if self.kind in ("class", "static"):
             return getattr(self.cls, self.name)
         return getattr(inst, self.name)

@@ -150,3 +150,31 @@ def test_keys_a_body_reads_from_its_keyword_arguments_are_passed(ctx, load):
     src = "\n".join(t["source"] for t in answer["tests"])
     assert "grid(imports=" in src and "statement=" in src, src
     assert answer["lines"]["reached"] == answer["lines"]["total"], src
+
+
+ABSTRACT = '''
+import abc
+
+
+class BaseVariable(abc.ABC):
+    def __init__(self, source, exclude=()):
+        self.source = source
+        self.exclude = tuple(exclude)
+
+    @abc.abstractmethod
+    def items(self):
+        raise NotImplementedError
+
+
+class Keys(BaseVariable):
+    def items(self):
+        return [self.source]
+'''
+
+
+def test_an_abstract_class_init_runs_through_a_concrete_subclass(ctx, load):
+    mod = load("variables", ABSTRACT)
+    answer = explore(ctx, mod, "BaseVariable.__init__")
+    src = "\n".join(t["source"] for t in answer["tests"])
+    assert "Keys(" in src, src
+    assert answer["lines"]["reached"] == answer["lines"]["total"], src
