@@ -437,8 +437,14 @@ def leave(code: int) -> None:
     sys.exit(code)
 
 
-def wipe(path: str) -> None:
+def wipe(name: str) -> None:
+    # relative to the working directory: the user's project when a test runs
+    os.remove(os.path.join("data", name))
+
+
+def tidy(path: str) -> bool:
     os.remove(path)
+    return os.path.exists(path)
 
 
 def fine(x: int) -> int:
@@ -474,6 +480,12 @@ fn unsafe_targets_are_skipped_and_the_harness_keeps_answering() {
     assert!(reason(&wipe).contains("os.remove"), "{wipe}");
     let crash = h.request(req("crash-checked", "crash"));
     assert!(reason(&crash).contains("ctypes"), "{crash}");
+
+    // A file the call was given is its to remove: the test writes it under tmp_path.
+    let tidy = h.request(req("tidy", "tidy"));
+    fully_reached(&tidy);
+    let tests = ok_tests(&tidy);
+    assert!(format!("{tests:?}").contains("tmp_path"), "{tidy}");
 
     let fine = h.request(req("fine", "fine"));
     fully_reached(&fine);

@@ -410,8 +410,9 @@ def leave(code: int) -> None:
     sys.exit(code)
 
 
-def wipe(path: str) -> None:
-    os.remove(path)
+def wipe(name: str) -> None:
+    # relative to the working directory: the user's project when a test runs
+    os.remove(os.path.join("data", name))
 
 
 def crash(n: int) -> int:

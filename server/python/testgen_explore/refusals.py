@@ -11,6 +11,7 @@ look-ups anywhere but this machine. Processes: every way of starting one
 
 import os
 import sys
+import tempfile
 import urllib.parse
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver", "", "ip6-localhost"}
@@ -19,8 +20,7 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver", "", "ip
 ALWAYS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
     "os.fork", "os.forkpty", "os.kill", "os.killpg", "pty.spawn",
-    "os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree",
-    "shutil.move", "os.startfile", "_posixsubprocess.fork_exec",
+    "os.startfile", "_posixsubprocess.fork_exec",
     # An audit hook of the project's could refuse what the harness needs.
     "sys.addaudithook",
 }
@@ -35,6 +35,13 @@ _PATH_EVENTS = {
     "shutil.copystat": (1,), "shutil.chown": (0,), "shutil.make_archive": (0,),
     "os.setxattr": (0,), "os.removexattr": (0,),
 }
+
+# Removing and moving: only what lies in a directory the harness made for
+# a path argument (paths.py, the self-check's tmp_path), never the working
+# directory, which the written test runs in the user's project instead.
+_DELETE_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.truncate": (0,),
+                  "shutil.rmtree": (0,), "shutil.move": (0, 1)}
+HARNESS_DIRS = ("testgen-path-", "testgen-tmp-")
 
 _CTYPES_LOADING = {"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"}
 
@@ -80,6 +87,11 @@ class Refusals:
             return event
         if event == "open":
             return self._open(args)
+        if event in _DELETE_EVENTS:
+            for i in _DELETE_EVENTS[event]:
+                if i < len(args) and not made_by_harness(args[i]):
+                    return "%s on %s (not inside a path the call was given)" % (event, _short(args[i]))
+            return None
         idx = _PATH_EVENTS.get(event)
         if idx is not None:
             for i in idx:
@@ -114,6 +126,21 @@ class Refusals:
             if not is_local_host(host):
                 return "urllib.Request to " + host
         return None
+
+
+def made_by_harness(path):
+    """Whether a path lies inside a directory the harness made for a path
+    argument (a descriptor was checked when it was opened)."""
+    if isinstance(path, int):
+        return True
+    try:
+        real = os.path.realpath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return False
+    tmp = os.path.realpath(tempfile.gettempdir())
+    rel = os.path.relpath(real, tmp)
+    head = rel.split(os.sep)[0]
+    return not rel.startswith("..") and head.startswith(HARNESS_DIRS) and rel != head
 
 
 def _host(h):
