@@ -245,6 +245,8 @@ def project_objects(gen, param, use):
             # `func.__get__(obj)`, `f.__name__`: a plain function keeps it
             out.append(ExprVal("lambda *args, **kwargs: args[0] if args else None",
                                lambda: (lambda *a, **k: a[0] if a else None)))
+        if not out and use.attrs and not use.methods:
+            out += namespace_vals(gen, use)
         return out
     if use.elem is not None and (use.elem.attrs or use.elem.methods):
         items = []
@@ -254,6 +256,48 @@ def project_objects(gen, param, use):
             return []
         return [SeqVal("list", items[:1]), SeqVal("list", items[:3]), Lit([])]
     return []
+
+
+def namespace_vals(gen, use):
+    """An object with just the attributes the body reads (`options.select`,
+    an argparse Namespace no project class describes), each of the kind its
+    use asks for: the plainest, then one attribute at a time varied."""
+    names = sorted(a for a in use.attrs if a.isidentifier() and not a.startswith("__"))
+    if not names or len(names) > 12:
+        return []
+    pools = []
+    for name in names:
+        field = use.fields.get(name)
+        tp = _field_type(field)
+        if tp is None and field is not None and (field.iterated or field.sized):
+            pool = [Lit(["abc"]), Lit([]), Lit(["abc", "xyz"])]
+        else:
+            pool = gen.prim_pool(tp or str, None, name)[:3]
+        pools.append(pool or [Lit(None)])
+    out = []
+    for vary in [None] + [(i, j) for j in (1, 2) for i in range(len(names))]:
+        idx = [0] * len(names)
+        if vary is not None:
+            if vary[1] >= len(pools[vary[0]]):
+                continue
+            idx[vary[0]] = vary[1]
+        out.append(_namespace_val(names, [pools[i][k] for i, k in enumerate(idx)]))
+        if len(out) >= 6:
+            break
+    return out
+
+
+def _namespace_val(names, vals):
+    src = "types.SimpleNamespace(%s)" % ", ".join("%s=%s" % (n, v.src) for n, v in zip(names, vals))
+    imports = {"import types"}
+    for v in vals:
+        imports |= v.imports
+
+    def build():
+        import types
+        return types.SimpleNamespace(**{n: v.build() for n, v in zip(names, vals)})
+
+    return ExprVal(src, build, imports)
 
 
 def contract_order(gen, param, use, vals):

@@ -183,8 +183,9 @@ def test_a_target_without_a_test_says_which_object_could_not_be_built(ctx, load)
 
 
 def test_a_target_no_argument_reaches_says_which_line(ctx, load):
-    # no class of the project has a `title`: every call crashes on line 2
-    mod = load("label3", "def label(doc):\n    t = doc.title.strip()\n    return t.upper()\n")
+    # no class of the project has a `render()` (an object with just the
+    # attributes read would do, not methods): every call crashes on line 2
+    mod = load("label3", "def label(doc):\n    t = doc.render().strip()\n    return t.upper()\n")
     answer = explore(ctx, mod, "label")
     assert answer["tests"] == [], [t["source"] for t in answer["tests"]]
     assert "no argument reached line 3" in answer["reason"], answer["reason"]

@@ -178,3 +178,16 @@ def test_an_abstract_class_init_runs_through_a_concrete_subclass(ctx, load):
     src = "\n".join(t["source"] for t in answer["tests"])
     assert "Keys(" in src, src
     assert answer["lines"]["reached"] == answer["lines"]["total"], src
+
+
+def test_an_options_object_gets_the_attributes_the_body_reads(ctx, load):
+    mod = load("decider", "class Decider:\n"
+                          "    def __init__(self, options):\n"
+                          "        self.selected = tuple(sorted(options.select))\n"
+                          "        self.verbose = options.verbose > 1\n\n"
+                          "    def decide(self, code: str) -> bool:\n"
+                          "        return code.startswith(self.selected)\n")
+    answer = explore(ctx, mod, "Decider.__init__")
+    src = "\n".join(t["source"] for t in answer["tests"])
+    assert "types.SimpleNamespace(select=" in src and "verbose=" in src, src
+    assert answer["lines"]["reached"] == answer["lines"]["total"], src
