@@ -515,6 +515,19 @@ fn a_user_file_in_tests_generated_is_left_alone() {
 }
 
 #[test]
+fn file_limits_the_targets_to_the_named_modules() {
+    let p = common::copy_to_temp(&common::fixture("plainlib"));
+    let (report, out) = generate(p.path(), &["--file", "./plainlib/text.py"]);
+    assert!(out.status.success(), "{report:#}");
+    let targets = report["targets"].as_array().unwrap();
+    assert!(!targets.is_empty(), "{report:#}");
+    for t in targets {
+        let t = t.as_str().unwrap();
+        assert!(t.starts_with("plainlib/text.py::"), "{t}: {report:#}");
+    }
+}
+
+#[test]
 fn bad_arguments_get_one_clear_line() {
     let p = common::copy_to_temp(&common::fixture("plainlib"));
     let path = p.path().to_str().unwrap();
@@ -528,6 +541,10 @@ fn bad_arguments_get_one_clear_line() {
             "path.py::Qualname",
         ),
         (vec!["generate", "/nonexistent/project"], "nonexistent"),
+        (
+            vec!["generate", path, "--file", "plainlib/nope.py"],
+            "no such file",
+        ),
     ] {
         let out = common::testgen(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -28,6 +28,9 @@ pub struct Args {
     /// Only these functions (path relative to the project root), whatever their coverage.
     #[arg(long, value_name = "PATH.py::QUALNAME", num_args = 1..)]
     pub target: Vec<String>,
+    /// Only the functions with a gap in these files (paths relative to the project root).
+    #[arg(long, value_name = "PATH.py", num_args = 1.., conflicts_with = "target")]
+    pub file: Vec<String>,
     /// Wall-clock safety cap per target, in seconds; the search itself is bounded by calls [default: 30].
     #[arg(long, value_name = "N")]
     pub budget_s: Option<f64>,
@@ -105,7 +108,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let engine = AnyEngine::choose(config.engine, &config, &project.root, how)
         .map_err(super::Failure::usage)?;
-    let filter = if args.target.is_empty() {
+    let filter = if !args.file.is_empty() {
+        if let Some(missing) = args.file.iter().find(|f| !project.root.join(f).is_file()) {
+            return Err(anyhow::Error::new(super::Failure::usage(format!(
+                "--file {missing:?}: no such file under {} (paths are relative to the project root)",
+                project.root.display()
+            ))));
+        }
+        Filter::Files(args.file.iter().map(|f| Filter::parse_file(f)).collect())
+    } else if args.target.is_empty() {
         Filter::AllGaps
     } else {
         Filter::Functions(

@@ -80,6 +80,11 @@ impl Filter {
         let rel = RelPath::new(path.trim_start_matches("./"));
         Ok((rel, qualname.to_string()))
     }
+
+    /// A file named on the command line (relative to the project root).
+    pub fn parse_file(s: &str) -> RelPath {
+        RelPath::new(s.trim_start_matches("./"))
+    }
 }
 
 /// Chooses and orders targets. `import_roots` are the directories on
