@@ -1,5 +1,5 @@
-//! One batch of targets from proposal to kept tests: the engine proposes,
-//! validation runs the candidates 3 times, failures go back to the engine
+//! One batch of targets from proposal to kept tests: the engine proposes
+//! ([`propose`]), validation runs the candidates 3 times ([`finish`]), failures go back to the engine
 //! for repair (at most [`llm::REPAIR_ROUNDS`]), and what survives is kept.
 //! Nothing here writes a test file: `plan` merges the kept tests of every
 //! finished batch into edits once the run ends (or is cut short).
@@ -51,16 +51,8 @@ pub(super) struct Outcome {
     pub capped: Vec<String>,
 }
 
-/// Proposes, validates and repairs the tests of `targets`; `cancel` ends
-/// it with [`GenerateError::Cancelled`] and nothing kept.
-pub(super) async fn run(
-    ctx: &Ctx<'_>,
-    engine: &impl Engine,
-    targets: Vec<Target>,
-    cancel: &CancellationToken,
-) -> Result<Outcome, GenerateError> {
-    let by_id: BTreeMap<String, Target> = targets.iter().map(|t| (t.id(), t.clone())).collect();
-    let job = engine::Job {
+fn job<'a>(ctx: &'a Ctx<'_>, cancel: &'a CancellationToken) -> engine::Job<'a> {
+    engine::Job {
         project: ctx.project,
         index: ctx.index,
         python: ctx.python.clone(),
@@ -68,8 +60,34 @@ pub(super) async fn run(
         targets: Vec::new(),
         limits: &ctx.req.limits,
         cancel,
-    };
-    let mut proposals = engine.propose(job.with_targets(targets)).await?;
+    }
+}
+
+/// The first step of a batch: the engine's proposals for `targets`. Runs
+/// while the batch before it is validated ([`finish`]), since the two use
+/// different processes and neither depends on the other.
+pub(super) async fn propose(
+    ctx: &Ctx<'_>,
+    engine: &impl Engine,
+    targets: Vec<Target>,
+    cancel: &CancellationToken,
+) -> Result<engine::Proposals, GenerateError> {
+    Ok(engine
+        .propose(job(ctx, cancel).with_targets(targets))
+        .await?)
+}
+
+/// Validates and repairs the proposed tests of `targets`; `cancel` ends
+/// it with [`GenerateError::Cancelled`] and nothing kept.
+pub(super) async fn finish(
+    ctx: &Ctx<'_>,
+    engine: &impl Engine,
+    targets: &[Target],
+    mut proposals: engine::Proposals,
+    cancel: &CancellationToken,
+) -> Result<Outcome, GenerateError> {
+    let by_id: BTreeMap<String, Target> = targets.iter().map(|t| (t.id(), t.clone())).collect();
+    let job = job(ctx, cancel);
     let mut out = Outcome {
         skipped: std::mem::take(&mut proposals.skipped),
         dropped: super::drop_secrets(&mut proposals),

@@ -337,48 +337,119 @@ async fn each_batch(
         p.send(&tally);
     }
     let stop = ctx.req.anytime.stop.as_ref();
+    let stopped = || stop.is_some_and(|s| s.is_cancelled());
     let mut interrupted: Option<String> = None;
-    for b in batches {
+    let mut queue = batches.into_iter();
+    // The batch whose proposals were made while the one before it was
+    // validated (or are about to be made), with its own work token.
+    let mut current: Option<Proposed> = None;
+    loop {
         if cancel.is_cancelled() {
             return Err(GenerateError::Cancelled);
         }
-        if interrupted.is_some() || stop.is_some_and(|s| s.is_cancelled()) {
+        if interrupted.is_some() || stopped() {
             interrupted.get_or_insert_with(|| TIME_LIMIT.to_string());
-            kept.skipped.extend(not_tried(&b.targets, NOT_TRIED));
-            continue;
+            if let Some(p) = current.take() {
+                p.work.cancel();
+                kept.skipped
+                    .extend(not_tried(&p.batch.targets, INTERRUPTED));
+            }
+            for b in queue.by_ref() {
+                kept.skipped.extend(not_tried(&b.targets, NOT_TRIED));
+            }
+            break;
         }
+        let p = match current.take() {
+            Some(p) => p,
+            None => match queue.next() {
+                Some(b) => propose(ctx, engine, b, cancel, stop).await,
+                None => break,
+            },
+        };
+        let upcoming = queue.next();
         let span = tracing::info_span!(
             "batch",
-            modules = b.modules.len(),
-            targets = b.targets.len()
+            modules = p.batch.modules.len(),
+            targets = p.batch.targets.len()
         );
-        let work = progress::either(cancel, stop);
-        let result = batch::run(ctx, engine, b.targets.clone(), &work)
-            .instrument(span)
-            .await;
-        work.cancel();
-        match result {
-            Ok(outcome) => kept.add(outcome),
-            Err(GenerateError::Cancelled) if !cancel.is_cancelled() => {
-                interrupted = Some(TIME_LIMIT.to_string());
-                kept.skipped.extend(not_tried(&b.targets, INTERRUPTED));
-                continue;
+        let Proposed {
+            batch: b,
+            work,
+            proposals,
+        } = p;
+        // Kept and reported as soon as it is validated, whether or not the
+        // next batch's exploration is still going on.
+        let finished = async {
+            let result = async { batch::finish(ctx, engine, &b.targets, proposals?, &work).await }
+                .instrument(span)
+                .await;
+            work.cancel();
+            match result {
+                Ok(outcome) => kept.add(outcome),
+                Err(GenerateError::Cancelled) if !cancel.is_cancelled() => {
+                    interrupted = Some(TIME_LIMIT.to_string());
+                    kept.skipped.extend(not_tried(&b.targets, INTERRUPTED));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
-        }
-        tally.modules_done += b.modules.len();
-        tally.targets_tried += b.targets.len();
-        tally.tests_kept = kept.tests;
-        tally.coverage = estimate(before, kept.gained.len());
-        tally.elapsed_s = started.elapsed().as_secs_f64();
-        if let Some(p) = &ctx.req.anytime.progress {
-            p.send(&tally);
+            tally.modules_done += b.modules.len();
+            tally.targets_tried += b.targets.len();
+            tally.tests_kept = kept.tests;
+            tally.coverage = estimate(before, kept.gained.len());
+            tally.elapsed_s = started.elapsed().as_secs_f64();
+            if let Some(p) = &ctx.req.anytime.progress {
+                p.send(&tally);
+            }
+            Ok(())
+        };
+        let ahead = async {
+            match upcoming {
+                Some(b) => Some(propose(ctx, engine, b, cancel, stop).await),
+                None => None,
+            }
+        };
+        let (result, ahead) = tokio::join!(finished, ahead);
+        current = ahead;
+        if let Err(e) = result {
+            if let Some(a) = current.take() {
+                a.work.cancel();
+            }
+            return Err(e);
         }
     }
     if cancel.is_cancelled() {
         return Err(GenerateError::Cancelled);
     }
     Ok(interrupted)
+}
+
+/// A batch and its engine's proposals (made under `work`, which the stop
+/// and the cancel both fire).
+struct Proposed {
+    batch: batches::Batch,
+    work: CancellationToken,
+    proposals: Result<engine::Proposals, GenerateError>,
+}
+
+async fn propose(
+    ctx: &batch::Ctx<'_>,
+    engine: &impl Engine,
+    batch: batches::Batch,
+    cancel: &CancellationToken,
+    stop: Option<&CancellationToken>,
+) -> Proposed {
+    use tracing::Instrument;
+    let work = progress::either(cancel, stop);
+    let span = tracing::info_span!("propose", targets = batch.targets.len());
+    let proposals = batch::propose(ctx, engine, batch.targets.clone(), &work)
+        .instrument(span)
+        .await;
+    Proposed {
+        batch,
+        work,
+        proposals,
+    }
 }
 
 /// What `Report::interrupted` says when the time limit cut the run.
