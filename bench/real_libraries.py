@@ -395,6 +395,9 @@ def run_explore(info: dict, run_dir: Path, args) -> dict:
     project = fresh(info, work / "project")
     cmd = [args.testgen, "generate", str(project), "--engine", "explore", "--json",
            "--python", str(info["venv"] / "bin" / "python")]
+    if args.modules_only:
+        # the modules Pynguin gets, and only those (`--file`)
+        cmd += ["--file"] + [str(module_file(project, m).relative_to(project)) for m in info["modules"]]
     log(f"explore {info['name']}")
     t0 = time.monotonic()
     try:
@@ -602,6 +605,8 @@ def main() -> int:
                     help="cap (s) on Pynguin's mutation-analysis assertion generation; 0: none (issue 15)")
     ap.add_argument("--mutation", default="", help="projects whose suites mutmut 3 scores")
     ap.add_argument("--testgen", default=str(REPO / "target" / "release" / "testgen"))
+    ap.add_argument("--modules-only", action="store_true",
+                    help="explore only the benchmark modules (testgen generate --file), as Pynguin does")
     ap.add_argument("--out", default=str(CACHE / "runs"))
     ap.add_argument("--report", metavar="RESULTS_JSON[,RESULTS_JSON]")
     ap.add_argument("--remeasure", metavar="RESULTS_JSON",
